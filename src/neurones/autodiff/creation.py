@@ -1,0 +1,121 @@
+"""Tensor constructors, named as in PyTorch.
+
+Floating results default to float32. Random constructors draw from an explicit ``numpy.random.Generator``
+(``rng=``, or an integer seed): there is no hidden global random state, so the same seed gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurones.autodiff.tensor import Tensor, _wrap, as_data
+from neurones.backend import DEFAULT_DTYPE, Seed, as_dtype, as_generator
+
+
+def _shape(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
+    tensor = _wrap(data)
+    if requires_grad:
+        tensor.requires_grad_(True)
+    return tensor
+
+
+def _float_dtype(dtype) -> np.dtype:
+    return DEFAULT_DTYPE if dtype is None else as_dtype(dtype)
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (lists of Python floats become float32; arrays keep their dtype)."""
+    return _finish(as_data(data, dtype), requires_grad)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """``data`` itself if it is already a tensor of that dtype, else a new tensor."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == as_dtype(dtype)):
+        return data
+    return tensor(data, dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (no copy; dtype kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects an ndarray, got {type(array).__name__}")
+    return _wrap(array)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(_shape(size), _float_dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(_shape(size), _float_dtype(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.empty(_shape(size), _float_dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    size = (size,) if isinstance(size, int) else tuple(size)
+    if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
+        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
+    return _finish(np.full(size, fill_value, _float_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Like ``torch.arange``: integers give int64, any float argument gives the default float dtype."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if is_int else DEFAULT_DTYPE
+    return _finish(np.arange(start, end, step, dtype=as_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def zeros_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
+    data = other.data if isinstance(other, Tensor) else np.asarray(other)
+    return _finish(np.zeros_like(data, dtype=dtype), requires_grad)
+
+
+def ones_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
+    data = other.data if isinstance(other, Tensor) else np.asarray(other)
+    return _finish(np.ones_like(data, dtype=dtype), requires_grad)
+
+
+def full_like(other, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    data = other.data if isinstance(other, Tensor) else np.asarray(other)
+    return _finish(np.full_like(data, fill_value, dtype=dtype), requires_grad)
+
+
+def rand(*size, rng: Seed = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples on [0, 1) from ``rng`` (a Generator or a seed)."""
+    dtype = _float_dtype(dtype)
+    data = as_generator(rng).random(_shape(size), dtype=dtype if dtype in (np.float32, np.float64) else np.float64)
+    return _finish(data.astype(dtype, copy=False), requires_grad)
+
+
+def randn(*size, rng: Seed = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from ``rng`` (a Generator or a seed)."""
+    dtype = _float_dtype(dtype)
+    gen = as_generator(rng)
+    data = gen.standard_normal(_shape(size), dtype=dtype if dtype in (np.float32, np.float64) else np.float64)
+    return _finish(data.astype(dtype, copy=False), requires_grad)
+
+
+def randint(low: int, high: int, size, rng: Seed = None) -> Tensor:
+    """Integers uniform on [low, high), int64."""
+    size = (size,) if isinstance(size, int) else tuple(size)
+    return _wrap(as_generator(rng).integers(low, high, size=size, dtype=np.int64))

@@ -1,0 +1,526 @@
+"""Elementwise arithmetic: the four operations, powers, exponentials and logarithms, comparisons and selection.
+
+Binary ops broadcast like NumPy; their backward sums the cotangent back to each input's shape
+(:func:`~neurones.autodiff.function.unbroadcast`). A Python scalar operand is kept as a scalar (a dedicated
+node with no gradient for it), so it never changes the tensor's dtype (NEP 50).
+
+Non-differentiable points use the subgradient conventions of the lecture notes ("Mise en œuvre de Neurones",
+§I.2, Remarque): ``|x|'(0) = 0``, ``sign'(x) = 0``, and for ``maximum``/``minimum``/``clamp`` a tie or a value
+exactly on the clipping bound sends the gradient to the first operand (``maximum``, ``minimum``) or keeps it
+(``clamp``: the bound is inside the interval where the function is the identity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurones.autodiff.function import Function, unbroadcast
+from neurones.autodiff.tensor import Tensor
+from neurones.errors import ShapeError
+
+
+def _broadcast_error(op: str, a: np.ndarray, b: np.ndarray) -> ShapeError:
+    return ShapeError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together")
+
+
+# ---------------------------------------------------------------------------------------------- tensor ⊕ tensor
+class Add(Function):
+    """y = a + b;  ∂L/∂a = g,  ∂L/∂b = g (summed over broadcast axes)."""
+
+    saves_inputs = False
+
+    def forward(self, a, b):
+        try:
+            y = a + b
+        except ValueError:
+            raise _broadcast_error("add", a, b) from None
+        if self.parents is not None:
+            self.shapes = (a.shape, b.shape)
+        return y
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        pa, pb = self.parents
+        return (unbroadcast(g, sa) if pa is not None else None, unbroadcast(g, sb) if pb is not None else None)
+
+
+class Sub(Function):
+    """y = a − b;  ∂L/∂a = g,  ∂L/∂b = −g."""
+
+    saves_inputs = False
+
+    def forward(self, a, b):
+        try:
+            y = a - b
+        except ValueError:
+            raise _broadcast_error("sub", a, b) from None
+        if self.parents is not None:
+            self.shapes = (a.shape, b.shape)
+        return y
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        pa, pb = self.parents
+        return (unbroadcast(g, sa) if pa is not None else None, unbroadcast(-g, sb) if pb is not None else None)
+
+
+class Mul(Function):
+    """y = a ⊙ b;  ∂L/∂a = g ⊙ b,  ∂L/∂b = g ⊙ a."""
+
+    def forward(self, a, b):
+        try:
+            y = a * b
+        except ValueError:
+            raise _broadcast_error("mul", a, b) from None
+        self.a, self.b = a, b
+        return y
+
+    def backward(self, g):
+        pa, pb = self.parents
+        a, b = self.a, self.b
+        return (
+            unbroadcast(g * b, a.shape) if pa is not None else None,
+            unbroadcast(g * a, b.shape) if pb is not None else None,
+        )
+
+
+class Div(Function):
+    """y = a / b;  ∂L/∂a = g / b,  ∂L/∂b = −g a / b²."""
+
+    def forward(self, a, b):
+        try:
+            y = a / b
+        except ValueError:
+            raise _broadcast_error("div", a, b) from None
+        self.a, self.b = a, b
+        return y
+
+    def backward(self, g):
+        pa, pb = self.parents
+        a, b = self.a, self.b
+        ga = g / b
+        return (
+            unbroadcast(ga, a.shape) if pa is not None else None,
+            unbroadcast(-ga * a / b, b.shape) if pb is not None else None,
+        )
+
+
+class Pow(Function):
+    """y = a ** b (tensor exponent);  ∂L/∂a = g b a^(b−1),  ∂L/∂b = g y log a (0 where a = 0)."""
+
+    def forward(self, a, b):
+        try:
+            self.y = np.power(a, b)
+        except ValueError:
+            raise _broadcast_error("pow", a, b) from None
+        self.a, self.b = a, b
+        return self.y
+
+    def backward(self, g):
+        pa, pb = self.parents
+        a, b = self.a, self.b
+        ga = gb = None
+        if pa is not None:
+            ga = unbroadcast(g * b * np.power(a, b - 1), a.shape)
+        if pb is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+            gb = unbroadcast(g * self.y * log_a, b.shape)
+        return ga, gb
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise; the gradient goes to the larger operand, to ``a`` on ties."""
+
+    def forward(self, a, b):
+        try:
+            self.a_wins = a >= b
+        except ValueError:
+            raise _broadcast_error("maximum", a, b) from None
+        self.shapes = (a.shape, b.shape)
+        return np.maximum(a, b)
+
+    def backward(self, g):
+        pa, pb = self.parents
+        sa, sb = self.shapes
+        return (
+            unbroadcast(np.where(self.a_wins, g, 0), sa) if pa is not None else None,
+            unbroadcast(np.where(self.a_wins, 0, g), sb) if pb is not None else None,
+        )
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise; the gradient goes to the smaller operand, to ``a`` on ties."""
+
+    def forward(self, a, b):
+        try:
+            self.a_wins = a <= b
+        except ValueError:
+            raise _broadcast_error("minimum", a, b) from None
+        self.shapes = (a.shape, b.shape)
+        return np.minimum(a, b)
+
+    backward = Maximum.backward
+
+
+# ---------------------------------------------------------------------------------------------- tensor ⊕ scalar
+class AddScalar(Function):
+    """y = x + c for a Python scalar c;  ∂L/∂x = g."""
+
+    saves_inputs = False
+
+    def forward(self, x, c):
+        return x + c
+
+    def backward(self, g):
+        return (g,)
+
+
+class MulScalar(Function):
+    """y = c x;  ∂L/∂x = c g."""
+
+    saves_inputs = False
+
+    def forward(self, x, c):
+        self.c = c
+        return x * c
+
+    def backward(self, g):
+        return (g * self.c,)
+
+
+class DivScalar(Function):
+    """y = x / c;  ∂L/∂x = g / c."""
+
+    saves_inputs = False
+
+    def forward(self, x, c):
+        self.c = c
+        return x / c
+
+    def backward(self, g):
+        return (g / self.c,)
+
+
+class RSubScalar(Function):
+    """y = c − x;  ∂L/∂x = −g."""
+
+    saves_inputs = False
+
+    def forward(self, x, c):
+        return c - x
+
+    def backward(self, g):
+        return (-g,)
+
+
+class RDivScalar(Function):
+    """y = c / x;  ∂L/∂x = −g c / x² = −g y / x."""
+
+    def forward(self, x, c):
+        self.x = x
+        self.y = c / x
+        return self.y
+
+    def backward(self, g):
+        return (-g * self.y / self.x,)
+
+
+class PowScalar(Function):
+    """y = x ** c;  ∂L/∂x = g c x^(c−1)."""
+
+    def forward(self, x, c):
+        self.x, self.c = x, c
+        if c == 2:
+            return x * x
+        return np.power(x, c)
+
+    def backward(self, g):
+        x, c = self.x, self.c
+        if c == 2:
+            return (g * (2 * x),)
+        return (g * c * np.power(x, c - 1),)
+
+
+class RPowScalar(Function):
+    """y = c ** x = exp(x log c);  ∂L/∂x = g y log c."""
+
+    saves_inputs = False
+
+    def forward(self, x, c):
+        self.y = np.power(c, x)
+        self.log_c = np.log(c)
+        return self.y
+
+    def backward(self, g):
+        return (g * self.y * self.log_c,)
+
+
+class Neg(Function):
+    """y = −x;  ∂L/∂x = −g."""
+
+    saves_inputs = False
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+
+# --------------------------------------------------------------------------------------------- unary functions
+class Exp(Function):
+    """y = eˣ;  ∂L/∂x = g y."""
+
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, x):
+        self.y = np.exp(x)
+        return self.y
+
+    def backward(self, g):
+        return (g * self.y,)
+
+
+class Log(Function):
+    """y = log x;  ∂L/∂x = g / x."""
+
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, g):
+        return (g / self.x,)
+
+
+class Log1p(Function):
+    """y = log(1 + x), accurate for small x;  ∂L/∂x = g / (1 + x)."""
+
+    def forward(self, x):
+        self.x = x
+        return np.log1p(x)
+
+    def backward(self, g):
+        return (g / (1 + self.x),)
+
+
+class Expm1(Function):
+    """y = eˣ − 1, accurate for small x;  ∂L/∂x = g (y + 1)."""
+
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, x):
+        self.y = np.expm1(x)
+        return self.y
+
+    def backward(self, g):
+        return (g * (self.y + 1),)
+
+
+class Sqrt(Function):
+    """y = √x;  ∂L/∂x = g / (2y)."""
+
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, x):
+        self.y = np.sqrt(x)
+        return self.y
+
+    def backward(self, g):
+        return (g / (2 * self.y),)
+
+
+class Abs(Function):
+    """y = |x|;  ∂L/∂x = g sign(x), with the subgradient 0 at x = 0."""
+
+    def forward(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, g):
+        return (g * np.sign(self.x),)
+
+
+class Sign(Function):
+    """y = sign(x); piecewise constant, so its gradient is 0 everywhere (the subgradient at 0 included)."""
+
+    saves_inputs = False
+
+    def forward(self, x):
+        self.shape, self.dtype = x.shape, x.dtype
+        return np.sign(x)
+
+    def backward(self, g):
+        return (np.zeros(self.shape, self.dtype),)
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi): value clipping, a node of the notes;  ∂L/∂x = g where lo ≤ x ≤ hi, else 0."""
+
+    def forward(self, x, lo, hi):
+        self.inside = np.ones(x.shape, bool)
+        if lo is not None:
+            self.inside &= x >= lo
+        if hi is not None:
+            self.inside &= x <= hi
+        return np.clip(x, lo, hi)
+
+    def backward(self, g):
+        return (np.where(self.inside, g, 0).astype(g.dtype, copy=False),)
+
+    saves_inputs = False
+
+
+class Where(Function):
+    """y = a where condition else b;  ∂L/∂a = g on the condition, ∂L/∂b = g off it."""
+
+    saves_inputs = False
+
+    def forward(self, a, b, condition):
+        self.condition = condition
+        self.shapes = (a.shape, b.shape)
+        return np.where(condition, a, b)
+
+    def backward(self, g):
+        pa, pb = self.parents
+        sa, sb = self.shapes
+        zero = np.zeros((), g.dtype)
+        return (
+            unbroadcast(np.where(self.condition, g, zero), sa) if pa is not None else None,
+            unbroadcast(np.where(self.condition, zero, g), sb) if pb is not None else None,
+        )
+
+
+# ------------------------------------------------------------------------------------------------ public API
+def _as_tensor(x, like: Tensor) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=like.data.dtype))
+
+
+def add(a, b):
+    """a + b, broadcasting. A Python scalar operand keeps the tensor's dtype."""
+    if isinstance(b, Tensor):
+        if isinstance(a, Tensor):
+            return Add.apply(a, b)
+        return AddScalar.apply(b, c=a)
+    return AddScalar.apply(a, c=b)
+
+
+def sub(a, b):
+    if isinstance(b, Tensor):
+        if isinstance(a, Tensor):
+            return Sub.apply(a, b)
+        return RSubScalar.apply(b, c=a)
+    return AddScalar.apply(a, c=-b)
+
+
+def mul(a, b):
+    if isinstance(b, Tensor):
+        if isinstance(a, Tensor):
+            return Mul.apply(a, b)
+        return MulScalar.apply(b, c=a)
+    return MulScalar.apply(a, c=b)
+
+
+def div(a, b):
+    if isinstance(b, Tensor):
+        if isinstance(a, Tensor):
+            return Div.apply(a, b)
+        return RDivScalar.apply(b, c=a)
+    return DivScalar.apply(a, c=b)
+
+
+def pow(a, b):  # noqa: A001 - the name of the op
+    if isinstance(b, Tensor):
+        if isinstance(a, Tensor):
+            return Pow.apply(a, b)
+        return RPowScalar.apply(b, c=a)
+    return PowScalar.apply(a, c=b)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def log1p(x):
+    return Log1p.apply(x)
+
+
+def expm1(x):
+    return Expm1.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def abs(x):  # noqa: A001
+    return Abs.apply(x)
+
+
+def sign(x):
+    return Sign.apply(x)
+
+
+def square(x):
+    return PowScalar.apply(x, c=2)
+
+
+def maximum(a, b):
+    """Elementwise maximum; a scalar operand is broadcast as a constant."""
+    return Maximum.apply(a, _as_tensor(b, a)) if isinstance(a, Tensor) else Maximum.apply(_as_tensor(a, b), b)
+
+
+def minimum(a, b):
+    return Minimum.apply(a, _as_tensor(b, a)) if isinstance(a, Tensor) else Minimum.apply(_as_tensor(a, b), b)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's parameter names
+    """Clip values into [min, max] (either bound may be None)."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp.apply(x, lo=min, hi=max)
+
+
+clip = clamp
+
+
+def where(condition, a, b):
+    """Select ``a`` where ``condition`` holds and ``b`` elsewhere (scalars allowed for ``a`` or ``b``)."""
+    condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if condition.dtype != bool:
+        condition = condition.astype(bool)
+    like = a if isinstance(a, Tensor) else b
+    if not isinstance(like, Tensor):
+        raise TypeError("where: at least one of a and b must be a tensor")
+    return Where.apply(_as_tensor(a, like), _as_tensor(b, like), condition=condition)
+
+
+# ----------------------------------------------------------------------------- comparisons (not differentiable)
+def _compare(ufunc):
+    def compare(a, b):
+        a_data = a.data if isinstance(a, Tensor) else a
+        b_data = b.data if isinstance(b, Tensor) else b
+        return Tensor(ufunc(a_data, b_data))
+
+    compare.__name__ = ufunc.__name__
+    compare.__doc__ = f"Elementwise ``{ufunc.__name__}`` as a boolean tensor (no gradient)."
+    return compare
+
+
+eq = _compare(np.equal)
+ne = _compare(np.not_equal)
+lt = _compare(np.less)
+le = _compare(np.less_equal)
+gt = _compare(np.greater)
+ge = _compare(np.greater_equal)
