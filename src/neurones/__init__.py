@@ -31,6 +31,7 @@ from neurones.autodiff.creation import (
     zeros_like,
 )
 from neurones.autodiff.gradcheck import gradcheck
+from neurones.backend import default_generator, manual_seed
 from neurones.autodiff.transforms import grad, value_and_grad
 
 __version__ = "0.1.0"
