@@ -1,6 +1,7 @@
 """neurones: deep neural networks from first principles, and a laboratory for the theory of why they train."""
 
-from neurones import ops as _ops  # noqa: F401  (binds the ops onto Tensor)
+from neurones import nn  # after the ops: layers call neurones.functional
+from neurones import ops as _ops
 from neurones.autodiff import (
     Function,
     Tensor,
@@ -11,7 +12,6 @@ from neurones.autodiff import (
     no_grad,
     set_grad_enabled,
 )
-
 from neurones.autodiff.creation import (
     arange,
     as_tensor,
@@ -31,7 +31,48 @@ from neurones.autodiff.creation import (
     zeros_like,
 )
 from neurones.autodiff.gradcheck import gradcheck
-from neurones.backend import default_generator, manual_seed
 from neurones.autodiff.transforms import grad, value_and_grad
+from neurones.backend import default_generator, manual_seed
+from neurones.functional import (  # the ops PyTorch also exposes at top level: neurones.cat, neurones.sum...
+    amax,
+    amin,
+    argmax,
+    argmin,
+    broadcast_to,
+    cat,
+    chunk,
+    clone,
+    concat,
+    concatenate,
+    flatten,
+    gather,
+    index_select,
+    logsumexp,
+    matmul,
+    max,
+    mean,
+    min,
+    norm,
+    permute,
+    prod,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    split,
+    squeeze,
+    stack,
+    std,
+    sum,
+    swapaxes,
+    t,
+    tanh,
+    transpose,
+    unbind,
+    unflatten,
+    unsqueeze,
+    var,
+    where,
+)
 
 __version__ = "0.1.0"

@@ -37,5 +37,36 @@ class AnomalyError(NeuronesError, FloatingPointError):
     """Raised under :func:`neurones.detect_anomaly` when an op produces NaN or Inf in forward or backward."""
 
 
+class StateDictError(NeuronesError, RuntimeError):
+    """``load_state_dict`` got a state dict that does not fit the module; the message lists the missing and the
+    unexpected keys and every shape mismatch."""
+
+
 class GradcheckError(NeuronesError, AssertionError):
     """An analytic gradient disagrees with its finite-difference estimate; the message gives the worst entry."""
+
+
+class LabError(NeuronesError):
+    """A laboratory run that cannot go ahead: the message is one line that a person can act on."""
+
+
+class UnknownExperimentError(LabError, LookupError):
+    """No experiment is registered under the requested name; the message lists the names that are."""
+
+
+class ConfigError(LabError, ValueError):
+    """An experiment configuration key that does not exist, or a value that does not parse as the key's type."""
+
+
+class OutputError(LabError, OSError):
+    """The output directory of a run or a report cannot be created or written."""
+
+
+class DataFormatError(NeuronesError, ValueError):
+    """A data file that cannot be read as the format it claims (truncated, corrupt, wrong header or contents);
+    the message names the file and what is wrong."""
+
+
+class CheckpointError(NeuronesError, RuntimeError):
+    """A checkpoint file that cannot be used: truncated, corrupt (checksum mismatch), of an unknown format version,
+    or holding state that does not fit the objects it is loaded into; the message names the file and the problem."""

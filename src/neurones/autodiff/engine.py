@@ -101,6 +101,8 @@ def _propagate(root_node, seed, seed_owned, consumers, retain_graph) -> None:
             if parent is None:
                 continue
             if g is not None:
+                if type(g) is not np.ndarray:  # NumPy returns scalars for 0-d operands
+                    g = np.asarray(g)
                 if parent not in pending:
                     pending[parent] = g
                     if g is not grad and g.base is None:

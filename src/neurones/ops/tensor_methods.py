@@ -8,7 +8,12 @@ and ``F.exp(x)`` run the same code.
 from __future__ import annotations
 
 from neurones.autodiff.tensor import Tensor
+from neurones.ops import activations as act
 from neurones.ops import arithmetic as ar
+from neurones.ops import indexing as ix
+from neurones.ops import linear as lin
+from neurones.ops import reductions as rd
+from neurones.ops import shape as sh
 
 
 def _reflected(op):
@@ -57,6 +62,61 @@ def bind() -> None:
         "minimum": ar.minimum,
         "clamp": ar.clamp,
         "clip": ar.clamp,
+        "__matmul__": lin.matmul,
+        "__rmatmul__": _reflected(lin.matmul),
+        "matmul": lin.matmul,
+        "mm": lin.mm,
+        "sigmoid": act.sigmoid,
+        "tanh": act.tanh,
+        "relu": act.relu,
+        "arctan": act.arctan,
+        "atan": act.arctan,
+        "softmax": act.softmax,
+        "log_softmax": act.log_softmax,
+        "sum": rd.sum,
+        "mean": rd.mean,
+        "var": rd.var,
+        "std": rd.std,
+        "max": rd.max,
+        "min": rd.min,
+        "amax": rd.amax,
+        "amin": rd.amin,
+        "argmax": rd.argmax,
+        "argmin": rd.argmin,
+        "logsumexp": rd.logsumexp,
+        "norm": rd.norm,
+        "prod": rd.prod,
+        "reshape": sh.reshape,
+        "view": sh.view,
+        "reshape_as": sh.reshape_as,
+        "view_as": sh.reshape_as,
+        "transpose": sh.transpose,
+        "swapaxes": sh.transpose,
+        "permute": sh.permute,
+        "t": sh.t,
+        "flatten": sh.flatten,
+        "unflatten": sh.unflatten,
+        "squeeze": sh.squeeze,
+        "unsqueeze": sh.unsqueeze,
+        "expand": sh.expand,
+        "expand_as": sh.expand_as,
+        "broadcast_to": sh.broadcast_to,
+        "split": sh.split,
+        "chunk": sh.chunk,
+        "unbind": sh.unbind,
+        "clone": sh.clone,
+        "contiguous": sh.contiguous,
+        "to": sh.to,
+        "float": sh.cast_method("float", "float32"),
+        "double": sh.cast_method("double", "float64"),
+        "half": sh.cast_method("half", "float16"),
+        "long": sh.cast_method("long", "int64"),
+        "int": sh.cast_method("int", "int32"),
+        "bool": sh.cast_method("bool", "bool"),
+        "__getitem__": ix.getitem,
+        "gather": ix.gather,
+        "index_select": ix.index_select,
     }
     for name, fn in methods.items():
         setattr(Tensor, name, fn)
+    Tensor.T = property(sh.reverse_dims, doc="All dims in reverse order (the transpose of a matrix).")
