@@ -1,0 +1,347 @@
+"""Activation functions: the elementwise non-linearities f of a layer a = f(z), and the softmax family.
+
+Every function here is numerically stable for inputs of any magnitude a float can hold (±1e4 and beyond in float32
+and float64): exponentials are only ever taken of non-positive numbers or where overflow gives the exact limit,
+and softmax subtracts the maximum before exponentiating. Derivatives are computed from the saved output where the
+function allows it (σ′ = y(1 − y), tanh′ = 1 − y², ReLU′ = [y > 0]), which saves keeping the input alive.
+
+Conventions at the points where a function is not differentiable are PyTorch's, so gradients match it bit for
+bit in sign and support:
+
+* ``relu′(0) = 0`` (the subgradient of the lecture notes, "Mise en œuvre de Neurones", §I.2);
+* ``leaky_relu′(0) = negative_slope`` (slope 1 only for x > 0);
+* ``elu′(0) = α`` (the left derivative αeˣ at 0; equal to the right one when α = 1);
+* ``hardtanh′ = 0`` at both clipping bounds (slope 1 only strictly inside);
+* ``softplus`` is the identity, with derivative 1, where βx > threshold.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import erf
+
+from neurones.autodiff.function import Function
+from neurones.errors import ShapeError
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_CUBIC = 0.044715  # the coefficient of the tanh approximation of GELU (Hendrycks & Gimpel, 2016)
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + e⁻ˣ), in a fresh array. Where e⁻ˣ overflows to +∞ the result is 0, the exact limit."""
+    e = np.negative(x, out=np.empty_like(x))  # out= keeps a 0-d input an array, so the in-place steps work
+    with np.errstate(over="ignore"):
+        np.exp(e, out=e)
+    e += 1
+    return np.reciprocal(e, out=e)
+
+
+# ---------------------------------------------------------------------------------------------- elementwise
+class Sigmoid(Function):
+    """y = σ(x) = 1 / (1 + e⁻ˣ);  ∂L/∂x = g y (1 − y)."""
+
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, x):
+        self.y = _logistic(x)
+        return self.y
+
+    def backward(self, g):
+        y = self.y
+        gy = g * y
+        return (gy - gy * y,)
+
+
+class Tanh(Function):
+    """y = tanh x;  ∂L/∂x = g (1 − y²)."""
+
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, g):
+        y = self.y
+        return (g - g * y * y,)
+
+
+_ZEROS: dict = {}
+
+
+def _zero(dtype: np.dtype):
+    zero = _ZEROS.get(dtype)
+    if zero is None:
+        zero = _ZEROS[dtype] = dtype.type(0)
+    return zero
+
+
+class ReLU(Function):
+    """y = max(x, 0);  ∂L/∂x = g [y > 0], with the subgradient ReLU′(0) = 0."""
+
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, x):
+        # A zero of x's own dtype: NumPy converts a Python 0 on every call, which costs a tenth of the op.
+        self.y = np.maximum(x, _zero(x.dtype))
+        return self.y
+
+    def backward(self, g):
+        return (g * (self.y > 0),)
+
+
+class LeakyReLU(Function):
+    """y = x for x > 0, s·x otherwise;  ∂L/∂x = g for x > 0, s·g otherwise (so s at x = 0, as in PyTorch)."""
+
+    saves_inputs = False
+
+    def forward(self, x, negative_slope):
+        self.positive = x > 0
+        self.slope = negative_slope
+        return np.where(self.positive, x, x * negative_slope)
+
+    def backward(self, g):
+        return (np.where(self.positive, g, g * self.slope),)
+
+
+class ELU(Function):
+    """y = x for x > 0, α(eˣ − 1) otherwise;  ∂L/∂x = g for x > 0, g αeˣ = g (y + α) otherwise (α at x = 0)."""
+
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, x, alpha):
+        self.positive = x > 0
+        self.alpha = alpha
+        # expm1 of the clipped input: the branch not taken must not overflow for large positive x.
+        self.y = np.where(self.positive, x, np.expm1(np.minimum(x, 0)) * alpha)
+        return self.y
+
+    def backward(self, g):
+        return (np.where(self.positive, g, g * (self.y + self.alpha)),)
+
+
+class GELU(Function):
+    """y = x Φ(x) with Φ(x) = ½(1 + erf(x/√2)) the standard normal CDF;  ∂L/∂x = g (Φ(x) + x φ(x)),
+    φ(x) = e^{−x²/2}/√(2π). Smooth everywhere."""
+
+    def forward(self, x):
+        self.x = x
+        self.cdf = erf(x * _SQRT_HALF)
+        self.cdf += 1
+        self.cdf *= 0.5
+        return x * self.cdf
+
+    def backward(self, g):
+        x = self.x
+        pdf = np.exp(x * x * -0.5)
+        pdf *= _INV_SQRT_2PI
+        pdf *= x
+        pdf += self.cdf
+        return (g * pdf,)
+
+
+class GELUTanh(Function):
+    """y = ½ x (1 + tanh u) with u = √(2/π)(x + 0.044715 x³), PyTorch's ``approximate="tanh"``;
+    ∂L/∂x = g [½(1 + tanh u) + ½ x (1 − tanh² u) √(2/π)(1 + 3·0.044715 x²)]."""
+
+    def forward(self, x):
+        self.x = x
+        x2 = x * x
+        self.t = np.tanh(x * (1 + _GELU_CUBIC * x2) * _SQRT_2_OVER_PI)
+        return x * (1 + self.t) * 0.5
+
+    def backward(self, g):
+        x, t = self.x, self.t
+        du = (1 + 3 * _GELU_CUBIC * x * x) * _SQRT_2_OVER_PI
+        return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du),)
+
+
+class Softplus(Function):
+    """y = (1/β) log(1 + e^{βx}), and y = x where βx > threshold (PyTorch's cut-off);
+    ∂L/∂x = g σ(βx), and g where βx > threshold.
+
+    Computed as (max(βx, 0) + log1p(e^{−|βx|})) / β, which never exponentiates a positive number.
+    """
+
+    def forward(self, x, beta, threshold):
+        bx = x * beta if beta != 1 else x
+        self.bx, self.threshold = bx, threshold
+        soft = np.log1p(np.exp(-np.abs(bx)))
+        soft += np.maximum(bx, 0)
+        if beta != 1:
+            soft /= beta
+        return np.where(bx > threshold, x, soft)
+
+    def backward(self, g):
+        bx = self.bx
+        return (np.where(bx > self.threshold, g, g * _logistic(bx)),)
+
+
+class SiLU(Function):
+    """y = x σ(x) (also called swish);  ∂L/∂x = g σ(x) (1 + x (1 − σ(x)))."""
+
+    def forward(self, x):
+        self.x = x
+        self.s = _logistic(x)
+        return x * self.s
+
+    def backward(self, g):
+        x, s = self.x, self.s
+        return (g * s * (1 + x * (1 - s)),)
+
+
+class Arctan(Function):
+    """y = arctan x;  ∂L/∂x = g / (1 + x²)."""
+
+    def forward(self, x):
+        self.x = x
+        return np.arctan(x)
+
+    def backward(self, g):
+        x = self.x
+        return (g / (1 + x * x),)
+
+
+class Hardtanh(Function):
+    """y = clip(x, min_val, max_val);  ∂L/∂x = g strictly inside (min_val, max_val), 0 elsewhere (bounds
+    included, as in PyTorch)."""
+
+    saves_inputs = False
+
+    def forward(self, x, min_val, max_val):
+        self.inside = (x > min_val) & (x < max_val)
+        return np.clip(x, min_val, max_val)
+
+    def backward(self, g):
+        return (g * self.inside,)
+
+
+# -------------------------------------------------------------------------------------------- softmax family
+def _axis(op: str, dim: int, ndim: int) -> int:
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise ShapeError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+    return dim % ndim if ndim else None
+
+
+class Softmax(Function):
+    """yᵢ = e^{xᵢ} / Σⱼ e^{xⱼ} along ``dim``;  ∂L/∂x = y ⊙ (g − Σⱼ gⱼ yⱼ) along ``dim``.
+
+    The maximum along ``dim`` is subtracted before exponentiating (softmax is invariant to it), so every
+    exponent is ≤ 0 and the largest term is exactly 1: no overflow, and the denominator is ≥ 1.
+    """
+
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, x, dim):
+        y = np.subtract(x, x.max(axis=dim, keepdims=True), out=np.empty_like(x))
+        np.exp(y, out=y)
+        y /= y.sum(axis=dim, keepdims=True)
+        self.y, self.dim = y, dim
+        return y
+
+    def backward(self, g):
+        y = self.y
+        gy = g * y
+        gy -= y * gy.sum(axis=self.dim, keepdims=True)
+        return (gy,)
+
+
+class LogSoftmax(Function):
+    """yᵢ = xᵢ − log Σⱼ e^{xⱼ} along ``dim``;  ∂L/∂x = g − e^y Σⱼ gⱼ along ``dim``.
+
+    Computed as (x − m) − log Σⱼ e^{xⱼ − m} with m the maximum along ``dim``: the log-sum-exp never overflows
+    and, its largest term being 1, never takes the log of a number below 1.
+    """
+
+    saves_inputs = False
+    saves_output = True
+
+    def forward(self, x, dim):
+        y = x - x.max(axis=dim, keepdims=True)
+        y -= np.log(np.exp(y).sum(axis=dim, keepdims=True))
+        self.y, self.dim = y, dim
+        return y
+
+    def backward(self, g):
+        grad = np.exp(self.y)
+        grad *= -g.sum(axis=self.dim, keepdims=True)
+        grad += g
+        return (grad,)
+
+
+# ------------------------------------------------------------------------------------------------ public API
+def sigmoid(x):
+    """The logistic function σ(x) = 1 / (1 + e⁻ˣ)."""
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def relu(x):
+    """max(x, 0), with ReLU′(0) = 0."""
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    """x for x > 0, ``negative_slope``·x otherwise; the derivative at 0 is ``negative_slope``."""
+    return LeakyReLU.apply(x, negative_slope=negative_slope)
+
+
+def elu(x, alpha: float = 1.0):
+    """x for x > 0, α(eˣ − 1) otherwise; the derivative at 0 is α."""
+    return ELU.apply(x, alpha=alpha)
+
+
+def gelu(x, approximate: str = "none"):
+    """x Φ(x) with Φ the standard normal CDF (exact, through erf), or its tanh approximation if
+    ``approximate="tanh"``."""
+    if approximate == "none":
+        return GELU.apply(x)
+    if approximate == "tanh":
+        return GELUTanh.apply(x)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0):
+    """(1/β) log(1 + e^{βx}), a smooth ReLU; the identity where βx > ``threshold`` (PyTorch's convention)."""
+    return Softplus.apply(x, beta=beta, threshold=threshold)
+
+
+def silu(x):
+    """x σ(x)."""
+    return SiLU.apply(x)
+
+
+def arctan(x):
+    return Arctan.apply(x)
+
+
+atan = arctan
+
+
+def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0):
+    """clip(x, min_val, max_val); the derivative is 0 at the bounds."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    return Hardtanh.apply(x, min_val=min_val, max_val=max_val)
+
+
+def softmax(x, dim: int):
+    """Normalized exponentials along ``dim``: non-negative, summing to 1."""
+    return Softmax.apply(x, dim=_axis("softmax", dim, x.ndim))
+
+
+def log_softmax(x, dim: int):
+    """log(softmax(x, dim)), computed without forming the softmax."""
+    return LogSoftmax.apply(x, dim=_axis("log_softmax", dim, x.ndim))
