@@ -1,6 +1,6 @@
 """neurones: deep neural networks from first principles, and a laboratory for the theory of why they train."""
 
-from neurones import nn  # after the ops: layers call neurones.functional
+from neurones import data, nn, optim  # torch.nn's counterpart imports the ops through neurones.functional
 from neurones import ops as _ops
 from neurones.autodiff import (
     Function,
@@ -32,7 +32,7 @@ from neurones.autodiff.creation import (
 )
 from neurones.autodiff.gradcheck import gradcheck
 from neurones.autodiff.transforms import grad, value_and_grad
-from neurones.backend import default_generator, manual_seed
+from neurones.backend import default_generator, keep_freed_memory, manual_seed
 from neurones.functional import (  # the ops PyTorch also exposes at top level: neurones.cat, neurones.sum...
     amax,
     amin,
@@ -76,3 +76,5 @@ from neurones.functional import (  # the ops PyTorch also exposes at top level: 
 )
 
 __version__ = "0.1.0"
+
+keep_freed_memory()

@@ -1,0 +1,116 @@
+"""Sequential, ModuleList and ModuleDict: registration, forward composition, list and dict behaviour."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import neurones as nr
+from neurones import nn
+
+
+def _linears(n: int) -> list[nn.Linear]:
+    return [nn.Linear(2, 2, rng=i) for i in range(n)]
+
+
+def test_sequential_composes_its_modules():
+    first, second = nn.Linear(3, 5, rng=0), nn.Linear(5, 2, rng=1)
+    model = nn.Sequential(first, nn.ReLU(), second)
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    hidden = np.maximum(x @ first.weight.data.T + first.bias.data, 0)
+    expected = hidden @ second.weight.data.T + second.bias.data
+    out = model(nr.tensor(x))
+    np.testing.assert_allclose(out.data, expected, rtol=1e-5, atol=1e-6)
+    assert out.dtype == np.float32
+    assert nn.Sequential()(out) is out
+
+
+def test_sequential_from_an_ordered_dict_keeps_names():
+    model = nn.Sequential(OrderedDict([("hidden", nn.Linear(3, 4)), ("act", nn.Tanh()), ("out", nn.Linear(4, 1))]))
+    assert [name for name, _ in model.named_children()] == ["hidden", "act", "out"]
+    assert list(model.state_dict()) == ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]
+    assert model.hidden is model[0] and model.out is model[-1]
+
+
+def test_sequential_indexing_slicing_and_mutation():
+    a, b, c, d = _linears(4)
+    model = nn.Sequential(a, b, c)
+    assert len(model) == 3 and list(model) == [a, b, c]
+    assert model[0] is a and model[-1] is c
+    tail = model[1:]
+    assert isinstance(tail, nn.Sequential) and list(tail) == [b, c]
+    assert [name for name, _ in tail.named_children()] == ["1", "2"]
+    with pytest.raises(IndexError, match="out of range"):
+        model[3]
+    model[1] = d
+    assert list(model) == [a, d, c]
+    model.append(b)
+    assert [name for name, _ in model.named_children()] == ["0", "1", "2", "3"]
+    del model[0]
+    assert list(model) == [d, c, b] and list(model._modules) == ["0", "1", "2"]
+    model.insert(1, a)
+    assert list(model) == [d, a, c, b]
+    model.insert(4, a)
+    assert len(model) == 5
+    del model[1:3]
+    assert list(model) == [d, b, a]
+    assert model.extend([c]) is model and len(model) == 4
+
+
+def test_module_list_registers_its_items():
+    layers = nn.ModuleList(_linears(3))
+    assert len(list(layers.parameters())) == 6
+    assert [name for name, _ in layers.named_parameters()][:2] == ["0.weight", "0.bias"]
+    extra = nn.Linear(2, 2)
+    layers.append(extra)
+    assert layers[-1] is extra and layers[3] is extra and len(layers) == 4
+    layers.insert(0, nn.Identity())
+    assert isinstance(layers[0], nn.Identity) and layers[4] is extra
+    del layers[0]
+    assert list(layers._modules) == ["0", "1", "2", "3"] and layers[3] is extra
+    sliced = layers[:2]
+    assert isinstance(sliced, nn.ModuleList) and len(sliced) == 2
+    layers += [nn.ReLU()]
+    assert isinstance(layers[-1], nn.ReLU)
+    joined = layers + nn.ModuleList([nn.Tanh()])
+    assert len(joined) == 6 and isinstance(joined[-1], nn.Tanh)
+    layers[0] = nn.Sigmoid()
+    assert isinstance(layers[0], nn.Sigmoid)
+    with pytest.raises(TypeError, match="iterable"):
+        layers.extend(nn.ReLU())
+    with pytest.raises(NotImplementedError):
+        layers(nr.ones(2))
+
+
+def test_module_list_in_a_custom_module_is_trained_by_parameters():
+    class Stack(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = nn.ModuleList(_linears(3))
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+    stack = Stack()
+    stack(nr.ones(1, 2)).backward(np.ones((1, 2), dtype=np.float32))
+    assert [name for name, p in stack.named_parameters() if p.grad is not None] == [
+        f"layers.{i}.{kind}" for i in range(3) for kind in ("weight", "bias")
+    ]
+
+
+def test_module_dict_behaves_like_an_ordered_dict():
+    heads = nn.ModuleDict({"a": nn.Linear(2, 1), "b": nn.Linear(2, 3)})
+    heads.update([("c", nn.ReLU())])
+    heads["d"] = nn.Tanh()
+    assert list(heads) == ["a", "b", "c", "d"] and list(heads.keys()) == ["a", "b", "c", "d"]
+    assert len(heads) == 4 and "b" in heads and "z" not in heads
+    assert [name for name, _ in heads.named_parameters()] == ["a.weight", "a.bias", "b.weight", "b.bias"]
+    assert isinstance(heads.pop("c"), nn.ReLU) and "c" not in heads
+    del heads["d"]
+    assert [k for k, _ in heads.items()] == ["a", "b"] and len(list(heads.values())) == 2
+    heads.clear()
+    assert len(heads) == 0
