@@ -1,0 +1,69 @@
+"""The fused residual block against its unfused definition h + α V σ(W h)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import neurones as nr
+from neurones.errors import ShapeError
+from neurones.ops.residual import ACTIVATIONS, residual_block
+from tests.helpers import randn_leaf
+
+
+def reference(h, V, W, alpha, activation, slope):
+    u = h @ W.T if W is not None else h
+    r = {
+        "relu": np.maximum(u, 0),
+        "leaky_relu": np.where(u > 0, u, slope * u),
+        "tanh": np.tanh(u),
+        "identity": u,
+    }[activation]
+    return h + alpha * r @ V.T
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("with_inner", [True, False])
+def test_forward_matches_definition(rng, activation, with_inner):
+    h, V = rng.standard_normal((5, 4)), rng.standard_normal((4, 4))
+    W = rng.standard_normal((4, 4)) if with_inner else None
+    out = residual_block(nr.tensor(h), nr.tensor(V), None if W is None else nr.tensor(W), 0.3, activation, 0.2)
+    np.testing.assert_allclose(out.data, reference(h, V, W, 0.3, activation, 0.2), rtol=1e-12)
+
+
+@given(
+    n=st.integers(1, 4),
+    d=st.integers(1, 5),
+    activation=st.sampled_from(ACTIVATIONS),
+    with_inner=st.booleans(),
+    alpha=st.floats(0.05, 2.0),
+    seed=st.integers(0, 1000),
+)
+def test_gradcheck(n, d, activation, with_inner, alpha, seed):
+    rng = np.random.default_rng(seed)
+    h, V = randn_leaf(rng, n, d), randn_leaf(rng, d, d)
+    if with_inner:
+        W = randn_leaf(rng, d, d)
+        assert nr.gradcheck(lambda h, V, W: residual_block(h, V, W, alpha, activation, 0.3), (h, V, W))
+    else:
+        assert nr.gradcheck(lambda h, V: residual_block(h, V, None, alpha, activation, 0.3), (h, V))
+
+
+def test_float32_stays_float32(rng):
+    h = nr.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    V = nr.tensor(rng.standard_normal((4, 4)).astype(np.float32), requires_grad=True)
+    out = residual_block(h, V, V, 0.5)
+    out.backward(np.ones((3, 4), np.float32))
+    assert out.dtype == np.float32 and h.grad.dtype == np.float32 and V.grad.dtype == np.float32
+
+
+def test_shape_errors_name_the_op():
+    with pytest.raises(ShapeError, match=r"residual_block.*\(3, 5\)"):
+        residual_block(nr.ones(2, 4), nr.ones(3, 5))
+
+
+def test_unknown_activation():
+    with pytest.raises(ValueError, match="activation"):
+        residual_block(nr.ones(2, 4), nr.ones(4, 4), activation="swish")
