@@ -45,6 +45,7 @@ from neurones.ops.arithmetic import (
     sub,
     where,
 )
+from neurones.ops.convolution import conv1d, conv2d
 from neurones.ops.indexing import gather, index_select
 from neurones.ops.linear import linear, matmul, mm
 from neurones.ops.losses import (
@@ -53,6 +54,15 @@ from neurones.ops.losses import (
     cross_entropy,
     mse_loss,
     nll_loss,
+)
+from neurones.ops.normalization import batch_norm, group_norm, layer_norm
+from neurones.ops.pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
 )
 from neurones.ops.reductions import (
     amax,
@@ -69,6 +79,7 @@ from neurones.ops.reductions import (
     sum,
     var,
 )
+from neurones.ops.regularization import dropout, dropout2d
 from neurones.ops.shape import (
     broadcast_to,
     cat,
@@ -97,6 +108,8 @@ from neurones.ops.shape import (
 
 __all__ = [
     "abs",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
     "add",
     "amax",
     "amin",
@@ -104,6 +117,9 @@ __all__ = [
     "argmax",
     "argmin",
     "atan",
+    "avg_pool1d",
+    "avg_pool2d",
+    "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
@@ -115,8 +131,12 @@ __all__ = [
     "concat",
     "concatenate",
     "contiguous",
+    "conv1d",
+    "conv2d",
     "cross_entropy",
     "div",
+    "dropout",
+    "dropout2d",
     "elu",
     "eq",
     "exp",
@@ -126,9 +146,11 @@ __all__ = [
     "gather",
     "ge",
     "gelu",
+    "group_norm",
     "gt",
     "hardtanh",
     "index_select",
+    "layer_norm",
     "le",
     "leaky_relu",
     "linear",
@@ -139,6 +161,8 @@ __all__ = [
     "lt",
     "matmul",
     "max",
+    "max_pool1d",
+    "max_pool2d",
     "maximum",
     "mean",
     "min",

@@ -432,7 +432,7 @@ def div(a, b):
     return DivScalar.apply(a, c=b)
 
 
-def pow(a, b):  # noqa: A001 - the name of the op
+def pow(a, b):
     if isinstance(b, Tensor):
         if isinstance(a, Tensor):
             return Pow.apply(a, b)
@@ -464,7 +464,7 @@ def sqrt(x):
     return Sqrt.apply(x)
 
 
-def abs(x):  # noqa: A001
+def abs(x):
     return Abs.apply(x)
 
 
@@ -485,7 +485,7 @@ def minimum(a, b):
     return Minimum.apply(a, _as_tensor(b, a)) if isinstance(a, Tensor) else Minimum.apply(_as_tensor(a, b), b)
 
 
-def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's parameter names
+def clamp(x, min=None, max=None):
     """Clip values into [min, max] (either bound may be None)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")

@@ -1,0 +1,204 @@
+"""conv1d and conv2d: values against a direct loop and PyTorch, float64 gradient checks, shapes and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import neurones as nr
+import neurones.functional as F
+from neurones.errors import ShapeError
+from tests.helpers import leaf
+
+
+def conv2d_reference(x, w, b, stride, padding, dilation, groups):
+    """The defining sum, one output entry at a time; ``padding`` is ((top, bottom), (left, right))."""
+    (top, bottom), (left, right) = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    n, _, hp, wp = xp.shape
+    o, cg, kh, kw = w.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    out_h, out_w = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
+    per_group = o // groups
+    y = np.zeros((n, o, out_h, out_w))
+    for i in range(n):
+        for k in range(o):
+            channels = slice((k // per_group) * cg, (k // per_group + 1) * cg)
+            for a in range(out_h):
+                for c in range(out_w):
+                    patch = xp[i, channels, a * sh : a * sh + dh * (kh - 1) + 1 : dh, c * sw : c * sw + dw * (kw - 1) + 1 : dw]
+                    y[i, k, a, c] = np.sum(patch * w[k]) + (0.0 if b is None else b[k])
+    return y
+
+
+@st.composite
+def conv_cases(draw):
+    """A small 2-D convolution: groups, strides, dilations, paddings (ints, pairs, "valid", "same") and a bias."""
+    groups = draw(st.integers(1, 2))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    h = dilation[0] * (kh - 1) + 1 + draw(st.integers(0, 3))
+    w = dilation[1] * (kw - 1) + 1 + draw(st.integers(0, 3))
+    options = [0, 1, (1, 2), (2, 0), "valid"] + (["same"] if stride == (1, 1) else [])
+    padding = draw(st.sampled_from(options))
+    return dict(
+        x_shape=(draw(st.integers(1, 2)), groups * cg, h, w),
+        w_shape=(groups * og, cg, kh, kw),
+        bias=draw(st.booleans()),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+    )
+
+
+def _resolved_padding(padding, kernel, dilation):
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if padding == "same":
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    p = padding if isinstance(padding, tuple) else (padding, padding)
+    return ((p[0], p[0]), (p[1], p[1]))
+
+
+@given(conv_cases())
+def test_conv2d_matches_the_defining_sum_and_passes_gradcheck(case):
+    rng = np.random.default_rng(0)
+    x, w = leaf(rng.standard_normal(case["x_shape"])), leaf(rng.standard_normal(case["w_shape"]))
+    b = leaf(rng.standard_normal(case["w_shape"][0])) if case["bias"] else None
+    params = {k: case[k] for k in ("stride", "padding", "dilation", "groups")}
+    y = F.conv2d(x, w, b, **params)
+    pads = _resolved_padding(case["padding"], case["w_shape"][2:], case["dilation"])
+    expected = conv2d_reference(
+        x.data, w.data, None if b is None else b.data, case["stride"], pads, case["dilation"], case["groups"]
+    )
+    np.testing.assert_allclose(y.data, expected, rtol=1e-10, atol=1e-10)
+    inputs = (x, w) if b is None else (x, w, b)
+    nr.gradcheck(lambda *t: F.conv2d(*t, **params), inputs)
+
+
+@given(
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(1, 2),
+    st.sampled_from([0, 1, 2, "same", "valid"]),
+    st.integers(1, 2),
+)
+def test_conv1d_gradcheck(kernel, stride, dilation, padding, groups):
+    if padding == "same" and stride != 1:
+        padding = "valid"
+    rng = np.random.default_rng(1)
+    length = dilation * (kernel - 1) + 1 + 3
+    x, w, b = leaf(rng.standard_normal((2, 2 * groups, length))), leaf(rng.standard_normal((2, 2, kernel))), leaf([0.5, -1.0])
+    params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    nr.gradcheck(lambda *t: F.conv1d(*t, **params), (x, w, b))
+    y2 = F.conv2d(x.detach().unsqueeze(2), w.detach().unsqueeze(2), b.detach(), stride=(1, stride),
+                  padding=padding if isinstance(padding, str) else (0, padding), dilation=(1, dilation), groups=groups)
+    np.testing.assert_allclose(F.conv1d(x, w, b, **params).data, y2.data[:, :, 0], rtol=1e-12)
+
+
+def test_gradient_of_input_or_weight_alone():
+    rng = np.random.default_rng(2)
+    x, w = leaf(rng.standard_normal((2, 3, 6, 6))), leaf(rng.standard_normal((4, 3, 3, 3)))
+    frozen_w, frozen_x = w.detach(), x.detach()
+    nr.gradcheck(lambda t: F.conv2d(t, frozen_w, stride=2, padding=1), x)
+    nr.gradcheck(lambda t: F.conv2d(frozen_x, t, padding="same"), w)
+
+
+def test_unbatched_input_and_float32():
+    rng = np.random.default_rng(3)
+    x = nr.tensor(rng.standard_normal((3, 7, 7)).astype(np.float32), requires_grad=True)
+    w = nr.tensor(rng.standard_normal((5, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    b = nr.tensor(rng.standard_normal(5).astype(np.float32), requires_grad=True)
+    y = F.conv2d(x, w, b, padding=1)
+    assert y.shape == (5, 7, 7) and y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
+    batched = F.conv2d(x.detach().unsqueeze(0), w.detach(), b.detach(), padding=1)
+    np.testing.assert_allclose(y.data, batched.data[0], rtol=1e-6)
+    np.testing.assert_allclose(b.grad.data, np.full(5, 49.0))
+    s = F.conv1d(nr.tensor(x.data[:, 0]), nr.tensor(w.data[:, :, 0]), padding="same")
+    assert s.shape == (5, 7) and s.dtype == np.float32
+
+
+def test_errors_name_the_op_and_shapes():
+    x, w = leaf(np.zeros((1, 4, 5, 5))), leaf(np.zeros((2, 3, 3, 3)))
+    with pytest.raises(ShapeError, match=r"conv2d.*\(1, 4, 5, 5\).*\(2, 3, 3, 3\)"):
+        F.conv2d(x, w)
+    with pytest.raises(ValueError, match="same"):
+        F.conv2d(x, leaf(np.zeros((2, 4, 3, 3))), padding="same", stride=2)
+    with pytest.raises(ShapeError, match="smaller"):
+        F.conv2d(x, leaf(np.zeros((2, 4, 7, 7))))
+    with pytest.raises(ShapeError, match="bias"):
+        F.conv2d(x, leaf(np.zeros((2, 4, 3, 3))), leaf(np.zeros(3)))
+    with pytest.raises(ShapeError, match="groups=3"):
+        F.conv2d(x, leaf(np.zeros((3, 2, 3, 3))), groups=3)
+    with pytest.raises(ValueError, match="negative"):
+        F.conv1d(leaf(np.zeros((1, 2, 5))), leaf(np.zeros((1, 2, 3))), padding=-1)
+
+
+# ------------------------------------------------------------------------------------------------ PyTorch
+torch_cases = [
+    dict(),
+    dict(padding="same"),
+    dict(padding="same", dilation=2),
+    dict(stride=2, padding=1),
+    dict(stride=(2, 1), padding=(0, 2), dilation=(1, 2)),
+    dict(groups=2, padding=1),
+    dict(groups=4, stride=2),
+    dict(padding="valid", dilation=3),
+]
+
+
+@pytest.mark.parametrize("params", torch_cases)
+def test_conv2d_matches_torch(params):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    groups = params.get("groups", 1)
+    arrays = [rng.standard_normal((3, 4, 9, 8)), rng.standard_normal((8, 4 // groups, 3, 2)), rng.standard_normal(8)]
+    ours = [leaf(a) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y = F.conv2d(*ours, **params)
+    yt = torch.nn.functional.conv2d(*theirs, **params)
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    yt.backward(torch.tensor(g))
+    for a, t in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "params", [dict(), dict(padding="same"), dict(padding="same", dilation=2), dict(stride=3, padding=2), dict(groups=2)]
+)
+def test_conv1d_matches_torch(params):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    groups = params.get("groups", 1)
+    arrays = [rng.standard_normal((2, 4, 11)), rng.standard_normal((6, 4 // groups, 4)), rng.standard_normal(6)]
+    ours = [leaf(a) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y = F.conv1d(*ours, **params)
+    yt = torch.nn.functional.conv1d(*theirs, **params)
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    yt.backward(torch.tensor(g))
+    for a, t in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_float32_benchmark_shape_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((8, 16, 28, 28)).astype(np.float32)
+    w = (rng.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32)
+    y = F.conv2d(nr.tensor(x), nr.tensor(w), padding=1)
+    expected = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy()
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, expected, rtol=1e-4, atol=1e-4)
