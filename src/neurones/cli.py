@@ -1,0 +1,146 @@
+"""The ``neurones`` command: a thin layer over :mod:`neurones.lab`, :mod:`neurones.report` and the demo.
+
+    neurones demo                                   train a small network on generated data
+    neurones lab list                               the registered experiments
+    neurones lab run NAME [--scale S] [--set k=v]   run one experiment, write runs/NAME/<UTC timestamp>/
+    neurones report [--scale S] [--only NAME]       run experiments afresh and write one HTML report
+
+A mistake on the command line (unknown experiment, unknown or ill-typed config key, unwritable output directory)
+ends with a one-line message on standard error and exit status 1. A claim that fails is a result, not an error.
+Commands import what they need when they run, so that ``neurones --help`` answers without loading matplotlib.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from neurones.errors import LabError
+
+if TYPE_CHECKING:
+    from neurones.lab.runner import Run
+
+app = typer.Typer(
+    name="neurones",
+    help="Deep neural networks from first principles, and a laboratory for the theory of why they train.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+lab_app = typer.Typer(help="Run the experiments of the laboratory.", no_args_is_help=True)
+app.add_typer(lab_app, name="lab")
+
+
+class Scale(StrEnum):
+    smoke = "smoke"
+    quick = "quick"
+    full = "full"
+
+
+ScaleOption = Annotated[
+    Scale,
+    typer.Option(
+        help="smoke: seconds, mechanics only; quick: about a minute, meaningful verdicts; full: the source's protocol."
+    ),
+]
+SeedOption = Annotated[int, typer.Option(help="Seed of the run's Generator: the same seed gives the same numbers.")]
+WorkersOption = Annotated[int, typer.Option(min=1, help="Processes for grid sweeps (results do not depend on it).")]
+
+
+@contextlib.contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Turn a :class:`LabError` into ``error: <message>`` on stderr and exit status 1."""
+    try:
+        yield
+    except LabError as exc:
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        raise typer.Exit(1) from None
+
+
+@lab_app.command("list")
+def lab_list() -> None:
+    """List the registered experiments: name, title and source."""
+    from neurones.lab.registry import experiments
+
+    for registered in experiments():
+        typer.echo(f"{registered.name}\t{registered.title}\t[{registered.source}]")
+
+
+@lab_app.command("run")
+def lab_run(
+    name: Annotated[str, typer.Argument(help="The experiment's name (see `neurones lab list`).")],
+    scale: ScaleOption = Scale.quick,
+    assignments: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="Override a config field, e.g. --set depths=10,100,1000."),
+    ] = None,
+    seed: SeedOption = 0,
+    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/NAME/<UTC timestamp>).")] = None,
+    workers: WorkersOption = 1,
+) -> None:
+    """Run one experiment; write DIR/results.json and DIR/figures/*.png; print its claims."""
+    from neurones.lab.config import parse_assignments
+    from neurones.lab.runner import run_experiment
+
+    with _one_line_errors():
+        overrides = parse_assignments(assignments or [])
+        run = run_experiment(name, scale.value, seed=seed, overrides=overrides, out=out, workers=workers)
+    _print_run(run)
+
+
+@app.command("report")
+def report(
+    scale: ScaleOption = Scale.quick,
+    out: Annotated[Path | None, typer.Option(help="Report directory (default runs/report/<UTC timestamp>).")] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(metavar="NAME", help="Run only this experiment (repeatable).")
+    ] = None,
+    seed: SeedOption = 0,
+    workers: WorkersOption = 1,
+) -> None:
+    """Run the experiments afresh and write DIR/report.html and DIR/NAME/results.json for each."""
+    from neurones.report.build import build_report
+
+    with _one_line_errors():
+        path = build_report(out, scale=scale.value, only=only, seed=seed, workers=workers, on_run=_print_run)
+    typer.echo(f"report: {path}")
+
+
+@app.command("demo")
+def demo(
+    steps: Annotated[int, typer.Option(min=1, help="Adam steps.")] = 400,
+    seed: SeedOption = 0,
+) -> None:
+    """Train a small MLP on two interleaved spirals with the engine and print its accuracy."""
+    from neurones.demo import train_spirals
+
+    outcome = train_spirals(steps=steps, seed=seed)
+    typer.echo(
+        f"two spirals: {outcome.parameters:,} parameters, {steps} Adam steps in {outcome.seconds:.1f} s; "
+        f"loss {outcome.initial_loss:.3f} → {outcome.final_loss:.3f}; "
+        f"accuracy {outcome.train_accuracy:.1%} (train), {outcome.test_accuracy:.1%} (test)"
+    )
+
+
+def _print_run(run: Run) -> None:
+    from neurones.report.html import format_measurement, summary_line
+
+    claims = run.record["claims"]
+    held = sum(1 for claim in claims if claim["holds"])
+    typer.echo(
+        f"{run.name} ({run.record['scale']}, seed {run.record['seed']}, {run.record['elapsed_s']:.1f} s) → "
+        f"{run.directory}: {summary_line(len(claims), held)}"
+    )
+    for claim in claims:
+        verdict = "PASS" if claim["holds"] else "FAIL"
+        measured = format_measurement(claim["measured"], claim["stderr"])
+        typer.echo(f"  {verdict}  {claim['id']}  predicted {claim['prediction']}, measured {measured}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,139 @@
+"""Claims: what a source says, what theory predicts, what was measured, and whether it holds.
+
+The verdict is decided by one rule, fixed here before any run and the same at every scale:
+
+* an **equality** ``measured ≈ predicted`` holds iff ``|measured − predicted| ≤ 3·stderr + tol``, where ``tol`` is
+  stated with the claim (0 for an exact formula checked by Monte Carlo; the size of a known bias otherwise);
+* a **band** ``low ≤ measured ≤ high`` (one-sided when a bound is infinite) holds iff the measured value lies in it
+  up to three standard errors: ``low − 3·stderr ≤ measured ≤ high + 3·stderr``.
+
+``stderr`` is the Monte Carlo standard error of ``measured`` (0 for a deterministic computation). A measured value
+or standard error that is NaN or infinite cannot support anything: the claim fails and its statement says why.
+A failing claim is a result like any other: it is reported, never dropped, weakened or re-seeded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+SIGMAS = 3.0
+"""How many standard errors a measurement may stray from a prediction before the claim fails."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One verdict. ``prediction`` is human-readable ("= 40.25", "= 0.6487 ± tol 0.05", "∈ [0.5, 2]", "≤ 1")."""
+
+    id: str
+    statement: str
+    source: str
+    prediction: str
+    measured: float
+    stderr: float
+    holds: bool
+
+    def to_record(self) -> dict:
+        """The claim as a results.json record (non-finite numbers become ``None``, which JSON can represent)."""
+        return {
+            "id": self.id,
+            "statement": self.statement,
+            "source": self.source,
+            "prediction": self.prediction,
+            "measured": _finite_or_none(self.measured),
+            "stderr": _finite_or_none(self.stderr),
+            "holds": self.holds,
+        }
+
+
+# The parameter ``id`` shadows the builtin on purpose: it is the name of the field in results.json.
+def equality(
+    id: str,
+    statement: str,
+    source: str,
+    predicted: float,
+    measured: float,
+    stderr: float,
+    tol: float,
+) -> Claim:
+    """The claim ``measured = predicted``: it holds iff ``|measured − predicted| ≤ 3·stderr + tol``."""
+    predicted = _finite_number("predicted", id, predicted)
+    tol = _finite_number("tol", id, tol)
+    if tol < 0:
+        raise ValueError(f"claim {id}: tol must be ≥ 0, got {tol}")
+    prediction = f"= {_fmt(predicted)}" if tol == 0 else f"= {_fmt(predicted)} ± tol {_fmt(tol)}"
+    measured, stderr, problem = _checked_measurement(id, measured, stderr)
+    holds = problem is None and abs(measured - predicted) <= SIGMAS * stderr + tol
+    return Claim(id, _with_note(statement, problem), source, prediction, measured, stderr, holds)
+
+
+def band(
+    id: str,
+    statement: str,
+    source: str,
+    low: float,
+    high: float,
+    measured: float,
+    stderr: float,
+) -> Claim:
+    """The claim ``low ≤ measured ≤ high``: it holds iff ``low − 3·stderr ≤ measured ≤ high + 3·stderr``.
+
+    Either bound may be infinite (``at_most``/``at_least`` are the one-sided forms)."""
+    low, high = float(low), float(high)
+    if math.isnan(low) or math.isnan(high) or low > high:
+        raise ValueError(f"claim {id}: the band [{low}, {high}] is empty or undefined")
+    measured, stderr, problem = _checked_measurement(id, measured, stderr)
+    slack = SIGMAS * stderr if problem is None else 0.0
+    holds = problem is None and low - slack <= measured <= high + slack
+    return Claim(id, _with_note(statement, problem), source, _band_text(low, high), measured, stderr, holds)
+
+
+def at_most(id: str, statement: str, source: str, high: float, measured: float, stderr: float) -> Claim:
+    """The claim ``measured ≤ high``, up to three standard errors."""
+    return band(id, statement, source, -math.inf, high, measured, stderr)
+
+
+def at_least(id: str, statement: str, source: str, low: float, measured: float, stderr: float) -> Claim:
+    """The claim ``measured ≥ low``, up to three standard errors."""
+    return band(id, statement, source, low, math.inf, measured, stderr)
+
+
+def _checked_measurement(claim_id: str, measured, stderr) -> tuple[float, float, str | None]:
+    """Cast to float; return the reason (or ``None``) why this measurement cannot support a verdict."""
+    measured, stderr = float(measured), float(stderr)
+    if stderr < 0:
+        raise ValueError(f"claim {claim_id}: a standard error cannot be negative, got {stderr}")
+    if not math.isfinite(measured):
+        return measured, stderr, f"the measured value is {measured}, so the claim cannot hold"
+    if not math.isfinite(stderr):
+        return measured, stderr, f"the standard error is {stderr}, so the claim cannot hold"
+    return measured, stderr, None
+
+
+def _finite_number(what: str, claim_id: str, value) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"claim {claim_id}: {what} must be a finite number, got {value}")
+    return value
+
+
+def _with_note(statement: str, problem: str | None) -> str:
+    return statement if problem is None else f"{statement} [note: {problem}]"
+
+
+def _band_text(low: float, high: float) -> str:
+    if math.isinf(low) and math.isinf(high):
+        return "any value"
+    if math.isinf(low):
+        return f"≤ {_fmt(high)}"
+    if math.isinf(high):
+        return f"≥ {_fmt(low)}"
+    return f"∈ [{_fmt(low)}, {_fmt(high)}]"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None

@@ -1,0 +1,5 @@
+"""The experiments, one module per theory topic. Importing this package registers every one of them."""
+
+from neurones.lab.experiments import init_propagation, resnet_depth_scaling, stochastic_depth, vanishing_gradients
+
+__all__ = ["init_propagation", "resnet_depth_scaling", "stochastic_depth", "vanishing_gradients"]

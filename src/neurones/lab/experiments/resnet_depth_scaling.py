@@ -1,0 +1,325 @@
+"""Depth scaling of deep ResNets at initialization ("Facteur de régulation des ResNets profonds", Shen & Vin).
+
+For h_{k+1} = h_k + α_L V_{k+1} g(h_k, θ_{k+1}) with α_L = L^{−β}, Lemma 1 brackets the expected relative
+displacement of the hidden states,
+
+    (1 + α²/2)^L − 1  ≤  E‖h_L − h_0‖²/‖h_0‖²  ≤  (1 + α²)^L − 1,
+
+and Proposition 6 brackets E‖p_0 − p_L‖²/‖p_L‖² (p_k = ∂L/∂h_k) the same way. With α² = L^{−2β} both bounds
+tend to 0 for β > ½ (the network is the identity, Corollary 1(i)), to ∞ for β < ½ (explosion, 1(ii)), and stay
+between e^{1/2} − 1 and e − 1 for β = ½ (1(iii)). For res-3 (V ReLU(W h), symmetric weights, no bias) the
+lower bound is exact: E‖V ReLU(W h)‖² = ‖h‖²/2, cross terms vanish because V is centred, so
+E‖h_L − h_0‖² = ((1 + α²/2)^L − 1)‖h_0‖².
+
+We draw networks of each block type (Table 2.1), β ∈ {¼, ½, 1} and depths L from 10 to 1000, push a batch of
+Gaussian inputs through them, and backpropagate the loss ⟨u, h_L⟩ with u ~ N(0, I) drawn independently of the
+network (so that p_L satisfies Hypothesis 3). Each network draw gives the batch mean of the squared ratios; the
+expectation is estimated by the mean over draws, its standard error by their spread. Medians (Corollary 1) get
+their standard errors from a bootstrap over draws.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import neurones as nr
+from neurones.analysis.residual import residual_trajectory
+from neurones.lab.claims import at_least, at_most, band, equality
+from neurones.lab.registry import experiment
+from neurones.lab.result import Result
+from neurones.lab.sweep import grid, sweep
+from neurones.nn.scaled_resnet import ScaledResNet
+
+SOURCE = "Facteur de régulation des ResNets profonds (Shen & Vin, 2023)"
+BLOCKS = ("res-1", "res-2", "res-3")
+BOOTSTRAP = 400
+
+
+@dataclass(frozen=True)
+class DepthScalingConfig:
+    """``draws`` independent networks per (block, β, L); each carries a batch of ``batch`` Gaussian inputs."""
+
+    depths: tuple[int, ...] = (10, 19, 37, 72, 139, 268, 518, 1000)
+    betas: tuple[float, ...] = (0.25, 0.5, 1.0)
+    blocks: tuple[str, ...] = BLOCKS
+    width: int = 64
+    draws: int = 50
+    batch: int = 16
+    hypothesis_draws: int = 400
+
+    def __post_init__(self) -> None:
+        if min(self.depths) < 1 or self.draws < 3 or self.batch < 1 or self.width < 1:
+            raise ValueError("depths ≥ 1, draws ≥ 3, batch ≥ 1 and width ≥ 1 are required")
+        if any(block not in BLOCKS for block in self.blocks):
+            raise ValueError(f"blocks must be among {BLOCKS}")
+
+    @classmethod
+    def full(cls) -> DepthScalingConfig:
+        return cls()
+
+    @classmethod
+    def quick(cls) -> DepthScalingConfig:
+        return cls(depths=(10, 32, 100, 316, 1000), draws=16, batch=8, hypothesis_draws=200)
+
+    @classmethod
+    def smoke(cls) -> DepthScalingConfig:
+        return cls(depths=(4, 16), draws=3, batch=4, width=16, hypothesis_draws=20)
+
+
+def lemma1_bounds(alpha: float, depth: int) -> tuple[float, float]:
+    """((1 + α²/2)^L − 1, (1 + α²)^L − 1), computed with log1p/expm1 so that deep nets keep full precision."""
+    return math.expm1(depth * math.log1p(alpha**2 / 2)), math.expm1(depth * math.log1p(alpha**2))
+
+
+def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """Ratios for ``draws`` networks at one (block, β, L): per draw, batch means of the squared ratios and the
+    per-example ratios themselves (for medians)."""
+    block, beta, depth, width = point["block"], point["beta"], point["depth"], point["width"]
+    squared_states, squared_grads, state_ratios = [], [], []
+    for _ in range(point["draws"]):
+        net = ScaledResNet(width, width, 1, depth, block=block, beta=beta, rng=rng)
+        x = nr.randn(point["batch"], width, rng=rng)
+        u = rng.standard_normal((point["batch"], width)).astype(np.float32)
+        trajectory = residual_trajectory(net, x, u)
+        squared_states.append(np.mean(trajectory.state_ratio**2))
+        squared_grads.append(np.mean(trajectory.gradient_ratio**2))
+        state_ratios.append(trajectory.state_ratio)
+    alpha = depth ** (-beta)
+    low, high = lemma1_bounds(alpha, depth)
+    return {
+        "block": block,
+        "beta": beta,
+        "depth": depth,
+        "alpha": alpha,
+        "lemma1_low": low,
+        "lemma1_high": high,
+        "state_sq_per_draw": np.array(squared_states),
+        "grad_sq_per_draw": np.array(squared_grads),
+        "state_ratio_per_draw": np.stack(state_ratios),
+    }
+
+
+def _mean_stderr(values: np.ndarray) -> tuple[float, float]:
+    return float(np.mean(values)), float(np.std(values, ddof=1) / math.sqrt(values.size))
+
+
+def _bootstrap(statistic, per_draw: list[np.ndarray], rng: np.random.Generator) -> float:
+    """Standard error of ``statistic(per_draw arrays)`` by resampling draws (the independent units)."""
+    n = per_draw[0].shape[0]
+    values = []
+    for _ in range(BOOTSTRAP):
+        pick = rng.integers(0, n, size=n)
+        values.append(statistic(*(a[pick] for a in per_draw)))
+    return float(np.std(values, ddof=1))
+
+
+def _hypothesis_ratios(block: str, width: int, draws: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Hypotheses 2 and 4 for one block: ‖g(h, θ)‖²/‖h‖² and ‖∂g/∂h q‖²/‖q‖² for random h, q and θ."""
+    forward, backward = [], []
+    for _ in range(draws):
+        net = ScaledResNet(width, width, 1, 1, block=block, rng=rng)
+        layer = net.blocks[0]
+        h = rng.standard_normal(width)
+        q = rng.standard_normal(width)
+        u = h if layer.W is None else layer.W.data.astype(np.float64) @ h
+        dq = q if layer.W is None else layer.W.data.astype(np.float64) @ q
+        if layer.activation == "relu":
+            g, slope = np.maximum(u, 0), (u > 0).astype(np.float64)
+        else:  # the default leaky ReLU of res-1 and res-2
+            g, slope = np.where(u > 0, u, layer.negative_slope * u), np.where(u > 0, 1.0, layer.negative_slope)
+        forward.append(np.sum(g**2) / np.sum(h**2))
+        backward.append(np.sum((slope * dq) ** 2) / np.sum(q**2))
+    return np.array(forward), np.array(backward)
+
+
+@experiment(
+    "resnet-depth-scaling",
+    config=DepthScalingConfig,
+    title="Depth scaling α_L = L^(−β) of deep ResNets at initialization",
+    source=SOURCE,
+)
+def run(config: DepthScalingConfig, rng: np.random.Generator) -> Result:
+    result = Result(config)
+    points = [
+        {**p, "width": config.width, "draws": config.draws, "batch": config.batch}
+        for p in grid(block=config.blocks, beta=config.betas, depth=config.depths)
+    ]
+    measurements = sweep(_measure, points, rng, desc="ResNet depth scaling")
+    _hypothesis_claims(result, config, rng)
+    _lemma1_claims(result, config, measurements)
+    _proposition6_claims(result, config, measurements)
+    _corollary1_claims(result, config, measurements, rng)
+    result.table("ratios", [_record(m) for m in measurements])
+    _figures(result, config, measurements)
+    return result
+
+
+def _record(m: Mapping[str, Any]) -> dict[str, Any]:
+    state_mean, state_se = _mean_stderr(m["state_sq_per_draw"])
+    grad_mean, grad_se = _mean_stderr(m["grad_sq_per_draw"])
+    return {
+        "block": m["block"],
+        "beta": m["beta"],
+        "depth": m["depth"],
+        "alpha": m["alpha"],
+        "lemma1_low": m["lemma1_low"],
+        "lemma1_high": m["lemma1_high"],
+        "mean_state_ratio_sq": state_mean,
+        "stderr_state_ratio_sq": state_se,
+        "mean_grad_ratio_sq": grad_mean,
+        "stderr_grad_ratio_sq": grad_se,
+        "median_state_ratio": float(np.median(m["state_ratio_per_draw"])),
+    }
+
+
+def _hypothesis_claims(result: Result, config: DepthScalingConfig, rng: np.random.Generator) -> None:
+    for block in config.blocks:
+        forward, backward = _hypothesis_ratios(block, config.width, config.hypothesis_draws, rng)
+        activation = "ReLU" if block == "res-3" else "leaky ReLU of slope 0.75"
+        result.claim(band(
+            f"004.hyp2[{block}]",
+            f"{block} ({activation}, entries of √d·W of unit variance): Hypothesis 2, "
+            f"½ ≤ E‖g(h, θ)‖²/‖h‖² ≤ 1 (Proposition 1).",
+            f"{SOURCE}, §2.1, Hypothèse 2 and Proposition 1",
+            0.5, 1.0, *_mean_stderr(forward),
+        ))
+        result.claim(band(
+            f"004.hyp4[{block}]",
+            f"{block}: Hypothesis 4, ½ ≤ E‖∂g/∂h · q‖²/‖q‖² ≤ 1 for a random direction q (Proposition 4).",
+            f"{SOURCE}, §2.3, Hypothèse 4 and Proposition 4",
+            0.5, 1.0, *_mean_stderr(backward),
+        ))
+
+
+def _lemma1_claims(result: Result, config: DepthScalingConfig, measurements: list[dict]) -> None:
+    deepest = max(config.depths)
+    for m in measurements:
+        mean, stderr = _mean_stderr(m["state_sq_per_draw"])
+        if m["block"] == "res-3":
+            result.claim(equality(
+                f"004.lemma1.res3-exact[beta={m['beta']:g},L={m['depth']}]",
+                f"res-3, β = {m['beta']:g}, L = {m['depth']} (α = {m['alpha']:.4g}): "
+                f"E‖h_L − h_0‖²/‖h_0‖² = (1 + α²/2)^L − 1 exactly (Lemma 1's lower bound is attained for "
+                f"symmetric V, W and no bias); at β = ½ it tends to e^(1/2) − 1 ≈ 0.6487.",
+                f"{SOURCE}, Lemme 1",
+                predicted=m["lemma1_low"], measured=mean, stderr=stderr, tol=0.0,
+            ))
+        elif m["depth"] == deepest:
+            result.claim(band(
+                f"004.lemma1.bounds[{m['block']},beta={m['beta']:g}]",
+                f"{m['block']}, β = {m['beta']:g}, L = {m['depth']}: E‖h_L − h_0‖²/‖h_0‖² lies between "
+                f"(1 + α²/2)^L − 1 and (1 + α²)^L − 1 (Lemma 1).",
+                f"{SOURCE}, Lemme 1",
+                m["lemma1_low"], m["lemma1_high"], mean, stderr,
+            ))
+
+
+def _proposition6_claims(result: Result, config: DepthScalingConfig, measurements: list[dict]) -> None:
+    deepest = max(config.depths)
+    for m in measurements:
+        if m["depth"] != deepest:
+            continue
+        mean, stderr = _mean_stderr(m["grad_sq_per_draw"])
+        result.claim(band(
+            f"004.prop6[{m['block']},beta={m['beta']:g}]",
+            f"{m['block']}, β = {m['beta']:g}, L = {m['depth']}: E‖p_0 − p_L‖²/‖p_L‖² lies between "
+            f"(1 + α²/2)^L − 1 and (1 + α²)^L − 1 (Proposition 6; tighter than Corollary 2(iii)'s e⁴ − 1).",
+            f"{SOURCE}, Proposition 6",
+            m["lemma1_low"], m["lemma1_high"], mean, stderr,
+        ))
+
+
+def _corollary1_claims(result: Result, config: DepthScalingConfig, measurements: list[dict],
+                       rng: np.random.Generator) -> None:
+    by_key = {(m["block"], m["beta"], m["depth"]): m["state_ratio_per_draw"] for m in measurements}
+    depths = np.array(sorted(config.depths), dtype=np.float64)
+    deepest = int(depths[-1])
+
+    def slope(*per_depth):
+        medians = [np.median(a) for a in per_depth]
+        return float(np.polyfit(np.log(depths), np.log(medians), 1)[0])
+
+    def median(a):
+        return float(np.median(a))
+
+    for block in config.blocks:
+        if 1.0 in config.betas and len(depths) >= 3:
+            per_depth = [by_key[(block, 1.0, int(d))] for d in depths]
+            result.claim(band(
+                f"004.cor1.identity[{block}]",
+                f"{block}, β = 1: the median of ‖h_L − h_0‖/‖h_0‖ decays like L^(−1/2) (fitted log–log slope "
+                f"over L ∈ [{int(depths[0])}, {deepest}]): the network tends to the identity (Corollary 1(i)).",
+                f"{SOURCE}, Corollaire 1 (i)",
+                -0.6, -0.4, slope(*per_depth), _bootstrap(slope, per_depth, rng),
+            ))
+        if 0.25 in config.betas:
+            deep = by_key[(block, 0.25, deepest)]
+            result.claim(at_least(
+                f"004.cor1.explosion[{block}]",
+                f"{block}, β = ¼: the hidden states explode, the median of ‖h_L − h_0‖/‖h_0‖ exceeds 100 at "
+                f"L = {deepest} (Corollary 1(ii)).",
+                f"{SOURCE}, Corollaire 1 (ii)",
+                100.0, median(deep), _bootstrap(median, [deep], rng),
+            ))
+        if 0.5 in config.betas and 100 in config.depths and 1000 in config.depths:
+            pair = [by_key[(block, 0.5, 100)], by_key[(block, 0.5, 1000)]]
+
+            def change(at_100, at_1000):
+                return abs(np.median(at_1000) / np.median(at_100) - 1.0)
+
+            result.claim(at_most(
+                f"004.cor1.critical[{block}]",
+                f"{block}, β = ½: the median of ‖h_L − h_0‖/‖h_0‖ changes by less than 25% between L = 100 and "
+                f"L = 1000 (Corollary 1(iii): a non-degenerate limit).",
+                f"{SOURCE}, Corollaire 1 (iii)",
+                0.25, change(*pair), _bootstrap(change, pair, rng),
+            ))
+
+
+def _figures(result: Result, config: DepthScalingConfig, measurements: list[dict]) -> None:
+    colors = {0.25: "#c0392b", 0.5: "#2c7fb8", 1.0: "#31a354"}
+    for key, name, label, what in (
+        ("state_sq_per_draw", "hidden-states", "E‖h_L − h_0‖²/‖h_0‖²", "Lemma 1"),
+        ("grad_sq_per_draw", "gradients", "E‖p_0 − p_L‖²/‖p_L‖²", "Proposition 6"),
+    ):
+        fig = result.figure(
+            f"{name}-vs-depth",
+            f"{label} against depth L for each block and β (mean over {config.draws} networks, ± 3 standard "
+            f"errors), with the {what} band [(1 + α²/2)^L − 1, (1 + α²)^L − 1] shaded (α = L^(−β)).",
+            figsize=(4.2 * len(config.blocks), 3.8),
+        )
+        axes = np.atleast_1d(fig.subplots(1, len(config.blocks), sharey=True))
+        for ax, block in zip(axes, config.blocks):
+            for beta in config.betas:
+                rows = sorted((m for m in measurements if m["block"] == block and m["beta"] == beta),
+                              key=lambda m: m["depth"])
+                depths = [m["depth"] for m in rows]
+                stats = [_mean_stderr(m[key]) for m in rows]
+                color = colors.get(beta)
+                ax.fill_between(depths, [m["lemma1_low"] for m in rows], [m["lemma1_high"] for m in rows],
+                                color=color, alpha=0.15)
+                ax.errorbar(depths, [s[0] for s in stats], yerr=[3 * s[1] for s in stats], marker="o",
+                            capsize=3, color=color, label=f"β = {beta:g}")
+            ax.set(xscale="log", yscale="log", xlabel="depth L", title=block)
+            ax.legend()
+        axes[0].set_ylabel(label)
+
+    deepest = max(config.depths)
+    if 0.5 in config.betas:
+        fig = result.figure(
+            "state-ratio-histogram",
+            f"Distribution of ‖h_L − h_0‖/‖h_0‖ at L = {deepest}, β = ½ ({config.draws} networks × "
+            f"{config.batch} inputs per block type): the critical scaling gives a non-degenerate ratio of order 1.",
+            figsize=(6.4, 4.0),
+        )
+        ax = fig.subplots()
+        for m in measurements:
+            if m["beta"] == 0.5 and m["depth"] == deepest:
+                ax.hist(m["state_ratio_per_draw"].ravel(), bins=30, histtype="step", linewidth=1.5, label=m["block"])
+        ax.set(xlabel="‖h_L − h_0‖/‖h_0‖", ylabel="count")
+        ax.legend()
