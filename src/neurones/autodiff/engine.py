@@ -90,13 +90,14 @@ def _propagate(root_node, seed, seed_owned, consumers, retain_graph) -> None:
         else:
             if node.retained is not None:
                 _retain(node, grad)
-            _check_versions(node)
+            if "clock" in node.__dict__:
+                _check_versions(node)
             grads = node.backward(grad)
             if check:
                 _check_grads(node, grads, parents)
                 anomaly.check_backward(node, grads)
         if not retain_graph:
-            node.release()
+            node.__dict__.clear()  # Function.release, inlined: this loop runs once per node
         for parent, g in zip(parents, grads):
             if parent is None:
                 continue
@@ -142,9 +143,7 @@ def _retain(node, grad) -> None:
 
 def _check_versions(node) -> None:
     """Refuse to run a backward whose saved arrays were modified in place after the forward."""
-    clock = node.__dict__.get("clock")
-    if clock is None:
-        return
+    clock = node.__dict__["clock"]
     if node.output_modified and node.saves_output:
         raise InplaceError(
             f"{type(node).__name__}: its output was modified in place after being saved for backward; "

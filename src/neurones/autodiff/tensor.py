@@ -49,7 +49,7 @@ class _Size(int):
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it and backpropagate through them."""
 
-    __slots__ = ("data", "grad", "_edge", "_version", "__weakref__")
+    __slots__ = ("__weakref__", "_edge", "_version", "data", "grad")
     __array_ufunc__ = None  # ``ndarray + Tensor`` defers to ``Tensor.__radd__`` instead of making an object array
 
     def __init__(self, data, dtype=None, requires_grad: bool = False) -> None:
@@ -250,7 +250,7 @@ class Tensor:
         np.copyto(self.data, source, casting="unsafe")
         return self._end_inplace()
 
-    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's parameter names
+    def clamp_(self, min=None, max=None) -> Tensor:
         self._begin_inplace("clamp_")
         np.clip(self.data, min, max, out=self.data)
         return self._end_inplace()
