@@ -15,40 +15,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import numpy as np
 
-from neurones import functional as F
-from neurones import optim
-from neurones.data.loader import DataLoader
 from neurones.data.mnist1d import load_mnist1d
-from neurones.nn.reference import mnist1d_cnn, mnist1d_mlp
-from neurones.train import evaluate, fit
+from neurones.train.mnist1d import BATCH_SIZE, LEARNING_RATE, MODELS, train_reference
 
-MODELS = {"mlp": mnist1d_mlp, "cnn": mnist1d_cnn}
 TARGETS = {"mlp": 0.63, "cnn": 0.90}
-LEARNING_RATE = 1e-2
-BATCH_SIZE = 100
-
-
-def train_once(model_name: str, seed: int, steps: int, shuffle: bool, train_set, test_set) -> dict:
-    """One run of the protocol; returns the final accuracies and the wall time of the training loop."""
-    model = MODELS[model_name](rng=seed)
-    optimizer = optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    loader = DataLoader(train_set, batch_size=BATCH_SIZE, shuffle=shuffle, rng=seed)
-    start = time.perf_counter()
-    history = fit(model, F.cross_entropy, optimizer, loader, steps=steps)
-    seconds = time.perf_counter() - start
-    test = evaluate(model, DataLoader(test_set, batch_size=1000), loss_fn=F.cross_entropy)
-    train = evaluate(model, DataLoader(train_set, batch_size=1000), loss_fn=F.cross_entropy)
-    return {
-        "test_accuracy": test["accuracy"],
-        "test_loss": test["loss"],
-        "train_accuracy": train["accuracy"],
-        "final_batch_loss": history.steps["loss"][-1],
-        "seconds": seconds,
-    }
 
 
 def report(model_name: str, seeds: list[int], steps: int, shuffle: bool, train_set, test_set) -> dict:
@@ -56,7 +29,9 @@ def report(model_name: str, seeds: list[int], steps: int, shuffle: bool, train_s
           f"{'shuffled' if shuffle else 'in-order'} batches, {len(train_set)}/{len(test_set)} split")
     results = []
     for seed in seeds:
-        result = train_once(model_name, seed, steps, shuffle, train_set, test_set)
+        outcome = train_reference(model_name, steps, seed, shuffle, datasets=(train_set, test_set))
+        result = {"test_accuracy": outcome.accuracy, "train_accuracy": outcome.train_accuracy,
+                  "test_loss": outcome.loss, "seconds": outcome.seconds}
         results.append(result)
         print(f"  seed {seed}: test accuracy {result['test_accuracy']:.1%}  (train {result['train_accuracy']:.1%}, "
               f"test loss {result['test_loss']:.3f})  {result['seconds']:.1f} s, "

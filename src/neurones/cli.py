@@ -4,6 +4,8 @@
     neurones lab list                               the registered experiments
     neurones lab run NAME [--scale S] [--set k=v]   run one experiment, write runs/NAME/<UTC timestamp>/
     neurones report [--scale S] [--only NAME]       run experiments afresh and write one HTML report
+    neurones mnist1d [--model cnn|mlp]              train a reference MNIST-1D model and print its accuracy
+    neurones bench [--only NAME] [--mnist1d]        time neurones against PyTorch, write benchmarks/RESULTS.md
 
 A mistake on the command line (unknown experiment, unknown or ill-typed config key, unwritable output directory)
 ends with a one-line message on standard error and exit status 1. A claim that fails is a result, not an error.
@@ -125,6 +127,48 @@ def demo(
         f"loss {outcome.initial_loss:.3f} → {outcome.final_loss:.3f}; "
         f"accuracy {outcome.train_accuracy:.1%} (train), {outcome.test_accuracy:.1%} (test)"
     )
+
+
+class Mnist1dModel(StrEnum):
+    cnn = "cnn"
+    mlp = "mlp"
+
+
+@app.command("mnist1d")
+def mnist1d(
+    model: Annotated[Mnist1dModel, typer.Option(help="The reference CNN or MLP of MNIST-1D.")] = Mnist1dModel.cnn,
+    steps: Annotated[int, typer.Option(min=1, help="Adam steps (the reference protocol: 6000).")] = 6000,
+    seed: SeedOption = 0,
+) -> None:
+    """Train a reference MNIST-1D model (Adam lr 1e-2, batch 100) and print its test accuracy."""
+    from neurones.train.mnist1d import train_reference
+
+    outcome = train_reference(model.value, steps=steps, seed=seed, progress_bar=True)
+    typer.echo(
+        f"MNIST-1D {model.value}: {steps} steps in {outcome.seconds:.1f} s, test accuracy {outcome.accuracy:.1%}"
+    )
+
+
+@app.command(
+    "bench",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def bench(ctx: typer.Context) -> None:
+    """Time neurones against PyTorch eager on the same machine and write benchmarks/RESULTS.md.
+
+    Options are those of the runner (``neurones bench --help``); PyTorch comes with the ``bench`` extra.
+    """
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "benchmarks" / "run.py").is_file():
+        typer.echo("error: neurones bench runs from a source checkout (benchmarks/ is not installed)", err=True)
+        raise typer.Exit(1)
+    sys.path.insert(0, str(root))
+    from benchmarks.run import main as run_benchmarks
+
+    raise typer.Exit(run_benchmarks(ctx.args))
 
 
 def _print_run(run: Run) -> None:
