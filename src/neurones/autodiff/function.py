@@ -109,7 +109,7 @@ class Function:
                         fn.clock = CLOCK.now
             data = fn.forward(*[t.data for t in inputs], **params)
         if type(data) is not _ndarray:
-            data = np.asarray(data)
+            data = np.array(data)  # NumPy returns scalars for full reductions; np.array is the fastest wrap
         out = _object_new(_Tensor)
         out.data = data
         out.grad = None
