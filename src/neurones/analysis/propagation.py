@@ -58,7 +58,7 @@ def layer_statistics(model: Sequential, x: Tensor, cotangent: np.ndarray | None 
     """Run ``model`` on ``x`` and backpropagate ``cotangent`` (∂L/∂output; ones if None) through it.
 
     Returns the statistics of every affine layer of the ``Sequential``. The model's parameter gradients are
-    left in ``.grad`` (zero them before a training step).
+    left in ``.grad`` (zero them before a training step); a leaf input's ``.grad`` is replaced by this pass's.
     """
     inputs, pre_activations, layers = [], [], []
     h = x
@@ -75,8 +75,12 @@ def layer_statistics(model: Sequential, x: Tensor, cotangent: np.ndarray | None 
             h = module(h)
     if not layers:
         raise ValueError("layer_statistics: the model has no Linear or Conv layer")
+    # Leaves accumulate gradients across calls: start them from zero so that ∂L/∂W and ∂L/∂x are this pass's.
     for module in layers:
         module.weight.grad = None
+    for t in inputs:
+        if t.is_leaf:
+            t.grad = None
     h.backward(np.ones_like(h.data) if cotangent is None else cotangent)
 
     def grad_of(t: Tensor) -> np.ndarray:

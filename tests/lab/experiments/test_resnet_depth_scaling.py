@@ -1,0 +1,151 @@
+"""Depth scaling of deep ResNets (seed 004): Lemma 1's closed forms, the helpers, and the registered experiment."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from neurones.lab.experiments import resnet_depth_scaling as rds
+from neurones.lab.runner import run_experiment
+from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
+
+FIGURES = ["hidden-states-vs-depth", "gradients-vs-depth", "state-ratio-histogram"]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    return run_experiment("resnet-depth-scaling", "smoke", seed=0, out=tmp_path_factory.mktemp("rds") / "run")
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.1, 1.0, 2.0])
+@pytest.mark.parametrize("depth", [1, 3, 50])
+def test_lemma1_closed_forms(alpha, depth):
+    low, high = rds.lemma1_bounds(alpha, depth)
+    assert low == pytest.approx((1 + alpha**2 / 2) ** depth - 1, rel=1e-12)
+    assert high == pytest.approx((1 + alpha**2) ** depth - 1, rel=1e-12)
+    assert 0 < low < high
+
+
+def test_lemma1_keeps_precision_for_tiny_alpha():
+    # (1 + α²)^L − 1 evaluated naively loses every digit at α = 10⁻⁹; L α² (1 + O(α²)) is the answer.
+    low, high = rds.lemma1_bounds(1e-9, 10)
+    assert low == pytest.approx(5e-18, rel=1e-12) and high == pytest.approx(1e-17, rel=1e-12)
+
+
+def test_lemma1_limits_of_the_three_regimes():
+    # β = ½: α² = 1/L, the bounds increase to e^(1/2) − 1 and e − 1 (error ~ e^(1/2)/(8L) and e/(2L)).
+    previous = (0.0, 0.0)
+    for depth in (10, 100, 1000, 10**4, 10**6):
+        low, high = rds.lemma1_bounds(depth**-0.5, depth)
+        assert previous[0] < low < math.exp(0.5) - 1 and previous[1] < high < math.e - 1
+        previous = (low, high)
+    assert previous[0] == pytest.approx(math.exp(0.5) - 1, abs=1e-6)
+    assert previous[1] == pytest.approx(math.e - 1, abs=2e-6)
+    # β = 1: both vanish like 1/L; β = ¼: both grow like exp(√L).
+    assert rds.lemma1_bounds(1e-6, 10**6)[1] == pytest.approx(1e-6, rel=1e-5)
+    assert rds.lemma1_bounds(1000**-0.25, 1000)[0] > 1e6
+
+
+def test_mean_stderr():
+    mean, stderr = rds._mean_stderr(np.array([1.0, 2.0, 3.0, 6.0]))
+    assert mean == 3.0 and stderr == pytest.approx(np.std([1, 2, 3, 6], ddof=1) / 2, rel=1e-12)
+
+
+def test_bootstrap_of_a_constant_is_zero():
+    assert rds._bootstrap(np.mean, [np.full(5, 2.5)], np.random.default_rng(0)) == 0.0
+
+
+def test_res1_hypotheses_hold_draw_by_draw():
+    # res-1: g = σ(h) with a leaky ReLU of slope a = 0.75, so a² ≤ ‖σ(h)‖²/‖h‖² ≤ 1 for every h, and by symmetry
+    # of h the expectation is (1 + a²)/2; the same for ‖σ′(h) q‖²/‖q‖².
+    forward, backward = rds._hypothesis_ratios("res-1", 16, 400, np.random.default_rng(0))
+    for ratios in (forward, backward):
+        assert ratios.shape == (400,) and np.all((ratios >= 0.75**2) & (ratios <= 1))
+        assert ratios.mean() == pytest.approx((1 + 0.75**2) / 2, abs=4 * ratios.std() / 20)
+
+
+def test_res3_hypothesis_expectation():
+    # res-3: E‖ReLU(W h)‖² = ½ E‖W h‖² = ½ ‖h‖² (W symmetric, of variance 1/d).
+    forward, _ = rds._hypothesis_ratios("res-3", 16, 400, np.random.default_rng(1))
+    assert forward.mean() == pytest.approx(0.5, abs=4 * forward.std() / 20)
+
+
+def test_measure_shapes_and_bounds():
+    point = {"block": "res-2", "beta": 0.5, "depth": 9, "width": 8, "draws": 3, "batch": 5}
+    m = rds._measure(point, np.random.default_rng(0))
+    assert m["alpha"] == pytest.approx(1 / 3, rel=1e-14)
+    assert (m["lemma1_low"], m["lemma1_high"]) == rds.lemma1_bounds(1 / 3, 9)
+    assert m["state_sq_per_draw"].shape == m["grad_sq_per_draw"].shape == (3,)
+    assert m["state_ratio_per_draw"].shape == (3, 5)
+    np.testing.assert_allclose(m["state_sq_per_draw"], np.mean(m["state_ratio_per_draw"] ** 2, axis=1), rtol=1e-6)
+
+
+def expected_claim_ids(config: rds.DepthScalingConfig) -> set[str]:
+    ids = {f"004.{h}[{block}]" for h in ("hyp2", "hyp4") for block in config.blocks}
+    for block in config.blocks:
+        for beta in config.betas:
+            ids.add(f"004.prop6[{block},beta={beta:g}]")
+            if block == "res-3":
+                ids |= {f"004.lemma1.res3-exact[beta={beta:g},L={depth}]" for depth in config.depths}
+            else:
+                ids.add(f"004.lemma1.bounds[{block},beta={beta:g}]")
+        if 1.0 in config.betas and len(config.depths) >= 3:
+            ids.add(f"004.cor1.identity[{block}]")
+        if 0.25 in config.betas:
+            ids.add(f"004.cor1.explosion[{block}]")
+        if 0.5 in config.betas and {100, 1000} <= set(config.depths):
+            ids.add(f"004.cor1.critical[{block}]")
+    return ids
+
+
+def test_smoke_run(smoke):
+    config = rds.DepthScalingConfig.smoke()
+    record = check_run_directory(smoke, FIGURES)
+    claims = {c["id"]: c for c in record["claims"]}
+    assert len(claims) == len(record["claims"]) == 3 * 2 + 3 * 3 + 2 * 3 + 2 * 3 + 3  # hyp, prop6, lemma1, cor1
+    assert set(claims) == expected_claim_ids(config)
+    assert "004.cor1.explosion[res-2]" in claims and "004.lemma1.res3-exact[beta=0.25,L=16]" in claims
+    for beta in config.betas:
+        for depth in config.depths:
+            low, high = rds.lemma1_bounds(depth**-beta, depth)
+            assert claims[f"004.lemma1.res3-exact[beta={beta:g},L={depth}]"]["prediction"] == f"= {low:.6g}"
+        low, high = rds.lemma1_bounds(16**-beta, 16)
+        assert claims[f"004.prop6[res-1,beta={beta:g}]"]["prediction"] == f"∈ [{low:.6g}, {high:.6g}]"
+    for block in config.blocks:
+        assert claims[f"004.hyp2[{block}]"]["prediction"] == "∈ [0.5, 1]"
+        assert 0 < claims[f"004.hyp2[{block}]"]["measured"] <= 1
+    rows = record["tables"]["ratios"]
+    assert [(r["block"], r["beta"], r["depth"]) for r in rows] == [
+        (b, beta, d) for b in config.blocks for beta in config.betas for d in config.depths
+    ]
+    for row in rows:
+        assert (row["lemma1_low"], row["lemma1_high"]) == pytest.approx(
+            rds.lemma1_bounds(row["depth"] ** -row["beta"], row["depth"]), rel=1e-12
+        )
+        assert row["mean_state_ratio_sq"] > 0 and row["stderr_state_ratio_sq"] > 0
+
+
+def test_depths_that_allow_every_corollary(tmp_path):
+    overrides = {"depths": "3,100,1000", "betas": "0.5,1", "blocks": "res-3"}
+    run = run_experiment("resnet-depth-scaling", "smoke", seed=1, overrides=overrides, out=tmp_path / "run")
+    config = rds.DepthScalingConfig(
+        depths=(3, 100, 1000), betas=(0.5, 1.0), blocks=("res-3",), draws=3, batch=4, width=16, hypothesis_draws=20
+    )
+    ids = [c["id"] for c in run.record["claims"]]
+    assert set(ids) == expected_claim_ids(config)
+    assert {"004.cor1.identity[res-3]", "004.cor1.critical[res-3]"} <= set(ids)
+    assert not any("explosion" in i or "bounds" in i for i in ids)
+
+
+def test_same_seed_same_numbers(smoke, tmp_path):
+    again = run_experiment("resnet-depth-scaling", "smoke", seed=0, out=tmp_path / "again")
+    assert claim_numbers(again.record) == claim_numbers(smoke.record)
+    other = run_experiment("resnet-depth-scaling", "smoke", seed=1, out=tmp_path / "other")
+    assert claim_numbers(other.record) != claim_numbers(smoke.record)
+
+
+def test_workers_give_the_same_numbers(smoke, tmp_path):
+    parallel = run_experiment("resnet-depth-scaling", "smoke", seed=0, out=tmp_path / "parallel", workers=2)
+    assert claim_numbers(parallel.record) == claim_numbers(smoke.record)
