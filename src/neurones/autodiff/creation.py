@@ -35,9 +35,10 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def as_tensor(data, dtype=None) -> Tensor:
-    """``data`` itself if it is already a tensor of that dtype, else a new tensor."""
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == as_dtype(dtype)):
-        return data
+    """``data`` itself if it is already a tensor of that dtype, a tensor sharing memory with an ndarray of that
+    dtype (as ``torch.as_tensor``), else a new tensor."""
+    if isinstance(data, (Tensor, np.ndarray)) and (dtype is None or data.dtype == as_dtype(dtype)):
+        return data if isinstance(data, Tensor) else _wrap(data)
     return tensor(data, dtype)
 
 
@@ -115,7 +116,9 @@ def randn(*size, rng: Seed = None, dtype=None, requires_grad: bool = False) -> T
     return _finish(data.astype(dtype, copy=False), requires_grad)
 
 
-def randint(low: int, high: int, size, rng: Seed = None) -> Tensor:
-    """Integers uniform on [low, high), int64."""
+def randint(low: int, high, size=None, rng: Seed = None) -> Tensor:
+    """Integers uniform on [low, high), int64. As in PyTorch, ``randint(high, size)`` means ``low = 0``."""
+    if size is None:
+        low, high, size = 0, low, high
     size = (size,) if isinstance(size, int) else tuple(size)
     return _wrap(as_generator(rng).integers(low, high, size=size, dtype=np.int64))

@@ -56,6 +56,25 @@ def enable_grad() -> _GradSwitch:
     return _GradSwitch(True)
 
 
-def set_grad_enabled(mode: bool) -> _GradSwitch:
-    """Context manager setting grad mode to ``mode`` (like ``torch.set_grad_enabled``)."""
-    return _GradSwitch(bool(mode))
+class set_grad_enabled(_GradSwitch):  # noqa: N801 - named like the PyTorch function it mirrors
+    """Set grad mode to ``mode`` at once, like ``torch.set_grad_enabled``.
+
+    Called as a statement it switches the mode for good; as a context manager it restores the previous mode on
+    exit; as a decorator it switches the mode only while the decorated function runs.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(bool(mode))
+        self.previous.append(STATE.enabled)
+        STATE.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, function):
+        # Decorating must not change the mode of the code around the definition: undo the switch made by __init__.
+        STATE.enabled = self.previous.pop()
+        return super().__call__(function)
+
+    def _recreate_cm(self):
+        return _GradSwitch(self.mode)

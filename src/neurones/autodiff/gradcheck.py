@@ -61,7 +61,13 @@ def gradcheck(
             return float(np.sum(v * f(*inputs).data))
 
     total = sum(inputs[i].data.size for i in checked)
-    if total <= FULL_JACOBIAN_LIMIT:
+    wrong_shapes = [(i, g.shape) for i, g in zip(checked, analytic) if g.shape != inputs[i].shape]
+    if wrong_shapes:
+        i, shape = wrong_shapes[0]
+        failure = (
+            f"gradcheck failed: input {i} has shape {inputs[i].shape} but backprop gives a gradient of shape {shape}"
+        )
+    elif total <= FULL_JACOBIAN_LIMIT:
         failure = _check_entries(objective, [inputs[i] for i in checked], analytic, checked, eps, atol, rtol)
     else:
         failure = _check_directions(objective, [inputs[i] for i in checked], analytic, eps, atol, rtol, directions, rng)
@@ -75,22 +81,21 @@ def gradcheck(
 def _check_entries(objective, tensors, analytic, indices, eps, atol, rtol):
     worst, worst_excess = None, 0.0
     for tensor, grad, index in zip(tensors, analytic, indices):
-        flat = tensor.data.reshape(-1)
-        for k in range(flat.size):
-            original = flat[k]
-            flat[k] = original + eps
+        data = tensor.data  # perturbed through indexing, not a reshape, which copies a non-contiguous array
+        for position in np.ndindex(data.shape):
+            original = data[position]
+            data[position] = original + eps
             plus = objective()
-            flat[k] = original - eps
+            data[position] = original - eps
             minus = objective()
-            flat[k] = original
+            data[position] = original
             numeric = (plus - minus) / (2 * eps)
-            exact = grad.reshape(-1)[k]
+            exact = grad[position]
             excess = abs(exact - numeric) - (atol + rtol * abs(numeric))
             if excess > worst_excess:
-                position = np.unravel_index(k, tensor.shape) if tensor.ndim else ()
                 worst_excess = excess
                 worst = (
-                    f"gradcheck failed: input {index} at {tuple(int(p) for p in position)}: backprop gives "
+                    f"gradcheck failed: input {index} at {position}: backprop gives "
                     f"{exact:.10g}, finite differences give {numeric:.10g} (|diff| = {abs(exact - numeric):.3g}, "
                     f"allowed {atol + rtol * abs(numeric):.3g})"
                 )

@@ -245,12 +245,18 @@ class Tensor:
     def copy_(self, source) -> Tensor:
         self._begin_inplace("copy_")
         source = self._operand(source)
-        if np.broadcast_shapes(np.shape(source), self.data.shape) != self.data.shape:
+        try:
+            fits = np.broadcast_shapes(np.shape(source), self.data.shape) == self.data.shape
+        except ValueError:
+            fits = False
+        if not fits:
             raise ShapeError(f"copy_: cannot copy shape {np.shape(source)} into shape {self.data.shape}")
         np.copyto(self.data, source, casting="unsafe")
         return self._end_inplace()
 
     def clamp_(self, min=None, max=None) -> Tensor:
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of min and max must be given")
         self._begin_inplace("clamp_")
         np.clip(self.data, min, max, out=self.data)
         return self._end_inplace()

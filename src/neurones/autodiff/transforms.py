@@ -37,7 +37,8 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
         value, aux = result if has_aux else (result, None)
         if not isinstance(value, Tensor) or value.data.size != 1:
             raise GradientError("grad: the function must return a scalar tensor")
-        value.backward()
+        if value.requires_grad:  # a value that does not depend on the arguments has zero gradients
+            value.backward()
         grads = tuple(leaf.grad if leaf.grad is not None else Tensor(leaf.data * 0) for leaf in leaves)
         out_value = (value.detach(), aux) if has_aux else value.detach()
         return out_value, (grads if many else grads[0])

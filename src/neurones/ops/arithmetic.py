@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurones.autodiff.function import Function, unbroadcast
-from neurones.autodiff.tensor import Tensor
+from neurones.autodiff.tensor import Tensor, _wrap
 from neurones.errors import ShapeError
 
 
@@ -112,7 +112,11 @@ class Pow(Function):
         try:
             self.y = np.power(a, b)
         except ValueError:
-            raise _broadcast_error("pow", a, b) from None
+            try:
+                np.broadcast_shapes(a.shape, b.shape)
+            except ValueError:
+                raise _broadcast_error("pow", a, b) from None
+            raise  # not a shape problem: integers to negative integer powers
         self.a, self.b = a, b
         return self.y
 
@@ -249,7 +253,7 @@ class RPowScalar(Function):
 
     def forward(self, x, c):
         self.y = np.power(c, x)
-        self.log_c = np.log(c)
+        self.log_c = float(np.log(c))  # a Python float: a NumPy float64 scalar would promote float32 cotangents
         return self.y
 
     def backward(self, g):
@@ -380,9 +384,16 @@ class Where(Function):
     saves_inputs = False
 
     def forward(self, a, b, condition):
+        try:
+            y = np.where(condition, a, b)
+        except ValueError:
+            raise ShapeError(
+                f"where: condition of shape {condition.shape} and operands of shapes {a.shape} and {b.shape} "
+                f"cannot be broadcast together"
+            ) from None
         self.condition = condition
         self.shapes = (a.shape, b.shape)
-        return np.where(condition, a, b)
+        return y
 
     def backward(self, g):
         pa, pb = self.parents
@@ -399,12 +410,18 @@ def _as_tensor(x, like: Tensor) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=like.data.dtype))
 
 
+# An ndarray operand is wrapped as a constant tensor rather than passed as a scalar: it may broadcast the tensor to a
+# larger shape, and only the tensor ⊕ tensor nodes sum the cotangent back over broadcast axes.
 def add(a, b):
     """a + b, broadcasting. A Python scalar operand keeps the tensor's dtype."""
     if isinstance(b, Tensor):
         if isinstance(a, Tensor):
             return Add.apply(a, b)
+        if isinstance(a, np.ndarray):
+            return Add.apply(_wrap(a), b)
         return AddScalar.apply(b, c=a)
+    if isinstance(b, np.ndarray):
+        return Add.apply(a, _wrap(b))
     return AddScalar.apply(a, c=b)
 
 
@@ -412,7 +429,11 @@ def sub(a, b):
     if isinstance(b, Tensor):
         if isinstance(a, Tensor):
             return Sub.apply(a, b)
+        if isinstance(a, np.ndarray):
+            return Sub.apply(_wrap(a), b)
         return RSubScalar.apply(b, c=a)
+    if isinstance(b, np.ndarray):
+        return Sub.apply(a, _wrap(b))
     return AddScalar.apply(a, c=-b)
 
 
@@ -420,7 +441,11 @@ def mul(a, b):
     if isinstance(b, Tensor):
         if isinstance(a, Tensor):
             return Mul.apply(a, b)
+        if isinstance(a, np.ndarray):
+            return Mul.apply(_wrap(a), b)
         return MulScalar.apply(b, c=a)
+    if isinstance(b, np.ndarray):
+        return Mul.apply(a, _wrap(b))
     return MulScalar.apply(a, c=b)
 
 
@@ -428,7 +453,11 @@ def div(a, b):
     if isinstance(b, Tensor):
         if isinstance(a, Tensor):
             return Div.apply(a, b)
+        if isinstance(a, np.ndarray):
+            return Div.apply(_wrap(a), b)
         return RDivScalar.apply(b, c=a)
+    if isinstance(b, np.ndarray):
+        return Div.apply(a, _wrap(b))
     return DivScalar.apply(a, c=b)
 
 
@@ -436,7 +465,11 @@ def pow(a, b):
     if isinstance(b, Tensor):
         if isinstance(a, Tensor):
             return Pow.apply(a, b)
+        if isinstance(a, np.ndarray):
+            return Pow.apply(_wrap(a), b)
         return RPowScalar.apply(b, c=a)
+    if isinstance(b, np.ndarray):
+        return Pow.apply(a, _wrap(b))
     return PowScalar.apply(a, c=b)
 
 
@@ -507,20 +540,25 @@ def where(condition, a, b):
 
 
 # ----------------------------------------------------------------------------- comparisons (not differentiable)
-def _compare(ufunc):
+def _compare(name, ufunc):
     def compare(a, b):
         a_data = a.data if isinstance(a, Tensor) else a
         b_data = b.data if isinstance(b, Tensor) else b
-        return Tensor(ufunc(a_data, b_data))
+        try:
+            return Tensor(ufunc(a_data, b_data))
+        except ValueError:
+            raise ShapeError(
+                f"{name}: shapes {np.shape(a_data)} and {np.shape(b_data)} cannot be broadcast together"
+            ) from None
 
-    compare.__name__ = ufunc.__name__
+    compare.__name__ = name
     compare.__doc__ = f"Elementwise ``{ufunc.__name__}`` as a boolean tensor (no gradient)."
     return compare
 
 
-eq = _compare(np.equal)
-ne = _compare(np.not_equal)
-lt = _compare(np.less)
-le = _compare(np.less_equal)
-gt = _compare(np.greater)
-ge = _compare(np.greater_equal)
+eq = _compare("eq", np.equal)
+ne = _compare("ne", np.not_equal)
+lt = _compare("lt", np.less)
+le = _compare("le", np.less_equal)
+gt = _compare("gt", np.greater)
+ge = _compare("ge", np.greater_equal)
