@@ -110,20 +110,6 @@ def test_measure_records_one_row_per_draw_and_layer():
     assert np.all(m["input_second_moment"][:, 1:] <= m["z_second_moment"][:, :-1])
 
 
-def test_ratio_of_means_is_exact_when_proportional():
-    a = np.array([2.0, 4.0, 6.0, 10.0])
-    ratio, stderr = ip._ratio_of_means(a, a / 4, np.random.default_rng(0))
-    assert ratio == 4.0 and stderr == pytest.approx(0.0, abs=1e-12)
-
-
-def test_log10_ratio_handles_huge_values():
-    a = np.array([1e300, 3e300])
-    b = np.array([1e-300, 1e-300])
-    value, stderr = ip._log10_ratio(a, b, np.random.default_rng(0))
-    assert value == pytest.approx(600 + math.log10(2), rel=1e-12)
-    assert stderr > 0
-
-
 def test_smoke_run(smoke):
     config = ip.InitPropagationConfig.smoke()
     record = check_run_directory(smoke, ["forward-variance-by-layer", "gradient-variance-by-layer"])

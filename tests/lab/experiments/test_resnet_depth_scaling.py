@@ -48,15 +48,6 @@ def test_lemma1_limits_of_the_three_regimes():
     assert rds.lemma1_bounds(1000**-0.25, 1000)[0] > 1e6
 
 
-def test_mean_stderr():
-    mean, stderr = rds._mean_stderr(np.array([1.0, 2.0, 3.0, 6.0]))
-    assert mean == 3.0 and stderr == pytest.approx(np.std([1, 2, 3, 6], ddof=1) / 2, rel=1e-12)
-
-
-def test_bootstrap_of_a_constant_is_zero():
-    assert rds._bootstrap(np.mean, [np.full(5, 2.5)], np.random.default_rng(0)) == 0.0
-
-
 def test_res1_hypotheses_hold_draw_by_draw():
     # res-1: g = σ(h) with a leaky ReLU of slope a = 0.75, so a² ≤ ‖σ(h)‖²/‖h‖² ≤ 1 for every h, and by symmetry
     # of h the expectation is (1 + a²)/2; the same for ‖σ′(h) q‖²/‖q‖².

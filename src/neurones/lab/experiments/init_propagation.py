@@ -31,6 +31,7 @@ from neurones.analysis.propagation import layer_statistics
 from neurones.lab.claims import at_least, at_most, band, equality
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
+from neurones.lab.statistics import log10_ratio_of_means, mean_and_stderr, ratio_of_means
 from neurones.lab.sweep import sweep
 
 SOURCE = "Rien ne sert de courir, il faut partir à point (Lopès-Quintas, 2025)"
@@ -46,7 +47,6 @@ INITS = (
     "he_uniform_fan_out",
     "lecun_normal",
 )
-BOOTSTRAP = 400
 
 
 @dataclass(frozen=True)
@@ -146,28 +146,6 @@ def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, An
     return record
 
 
-def _ratio_of_means(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
-    """E[a]/E[b] over draws and its bootstrap standard error."""
-    ratio = float(np.mean(a) / np.mean(b))
-    picks = rng.integers(0, a.size, size=(BOOTSTRAP, a.size))
-    boot = np.mean(a[picks], axis=1) / np.mean(b[picks], axis=1)
-    return ratio, float(np.std(boot, ddof=1))
-
-
-def _log10_ratio(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
-    """log10(E[a]/E[b]) with its bootstrap standard error, for ratios beyond floating-point ranges of interest."""
-    log_a, log_b = np.log10(a), np.log10(b)
-    shift_a, shift_b = log_a.max(), log_b.max()
-
-    def value(pick):
-        return (shift_a + np.log10(np.mean(10 ** (log_a[pick] - shift_a)))) - (
-            shift_b + np.log10(np.mean(10 ** (log_b[pick] - shift_b)))
-        )
-
-    picks = rng.integers(0, a.size, size=(BOOTSTRAP, a.size))
-    return float(value(np.arange(a.size))), float(np.std([value(p) for p in picks], ddof=1))
-
-
 @experiment(
     "init-propagation",
     config=InitPropagationConfig,
@@ -219,18 +197,18 @@ def _constant_width_claims(result, config, runs, linear_regime, rng) -> None:
         f"He initialization (normal, Var[w] = 2/fan_in) keeps the pre-activation variance of a {depth}-layer ReLU "
         f"network of width {width}: Var[z^{depth}]/Var[z^1] ∈ [0.5, 2].",
         f"{SOURCE}, Une meilleure initialisation, Exercice 4–5 (initialisation He)",
-        0.5, 2.0, *_ratio_of_means(he["z_var"][:, last], he["z_var"][:, 0], rng),
+        0.5, 2.0, *ratio_of_means(he["z_var"][:, last], he["z_var"][:, 0], rng),
     ))
 
     # Exercise 4: E[(x^l)²] = ½ E[(z^{l−1})²] for ReLU; the input of layer l is ReLU(z^{l−1}), layers 2..L.
     per_draw = np.mean(he["input_second_moment"][:, 1:] / he["z_second_moment"][:, :-1], axis=1)
+    mean, stderr = mean_and_stderr(per_draw)
     result.claim(equality(
         "002.ex4",
         "For ReLU, E[(x^l)²] = ½ Var[z^{l−1}] (z^{l−1} centred and symmetric); measured as the layer-averaged "
         "ratio E[(x^l)²]/E[(z^{l−1})²] under He initialization; tol 0.01 covers the finite-sample ratio bias.",
         f"{SOURCE}, Exercice 4",
-        predicted=0.5, measured=float(np.mean(per_draw)),
-        stderr=float(np.std(per_draw, ddof=1) / math.sqrt(per_draw.size)), tol=0.01,
+        predicted=0.5, measured=mean, stderr=stderr, tol=0.01,
     ))
 
     for slope in (0.01, 0.2, 0.5):
@@ -239,7 +217,7 @@ def _constant_width_claims(result, config, runs, linear_regime, rng) -> None:
             f"002.leaky-gain[alpha={slope:g}]",
             f"Leaky ReLU of slope α = {slope:g} with σ² = 2/((1 + α²)·fan_in): Var[z^{depth}]/Var[z^1] ∈ [0.5, 2].",
             f"{SOURCE}, Annexe Leaky ReLU",
-            0.5, 2.0, *_ratio_of_means(run_["z_var"][:, last], run_["z_var"][:, 0], rng),
+            0.5, 2.0, *ratio_of_means(run_["z_var"][:, last], run_["z_var"][:, 0], rng),
         ))
 
     result.claim(band(
@@ -247,7 +225,7 @@ def _constant_width_claims(result, config, runs, linear_regime, rng) -> None:
         f"Glorot keeps tanh's pre-activation variance over {depth} layers where tanh is near-linear "
         f"(Var[z^1] = {config.linear_regime_variance:g}): Exercise 2's E[f(z)²] = Var[z] holds only in that regime.",
         f"{SOURCE}, Exercice 2–3 (initialisation Glorot)",
-        0.5, 2.0, *_ratio_of_means(linear_regime["z_var"][:, last], linear_regime["z_var"][:, 0], rng),
+        0.5, 2.0, *ratio_of_means(linear_regime["z_var"][:, last], linear_regime["z_var"][:, 0], rng),
     ))
     unit = runs[("tanh", "glorot_normal")]
     result.claim(at_most(
@@ -255,7 +233,7 @@ def _constant_width_claims(result, config, runs, linear_regime, rng) -> None:
         f"At unit input variance tanh is not linear (E[tanh(z)²] < Var[z]) and, under Glorot, the variance decays: "
         f"Var[z^{depth}]/Var[z^1] < 0.5.",
         f"{SOURCE}, Exercice 2 (hypothèse de régime linéaire)",
-        0.5, *_ratio_of_means(unit["z_var"][:, last], unit["z_var"][:, 0], rng),
+        0.5, *ratio_of_means(unit["z_var"][:, last], unit["z_var"][:, 0], rng),
     ))
 
     explode, vanish = runs[("relu", "normal_1")], runs[("relu", "normal_0.01")]
@@ -264,21 +242,21 @@ def _constant_width_claims(result, config, runs, linear_regime, rng) -> None:
         f"N(0, 1) weights make a ReLU network explode: log10 Var[z^{depth}]/Var[z^1] > 6 (each layer multiplies "
         f"the variance by fan_in/2 = {width / 2:g}).",
         f"{SOURCE}, Explosion et disparition des gradients",
-        6.0, *_log10_ratio(explode["z_var"][:, last], explode["z_var"][:, 0], rng),
+        6.0, *log10_ratio_of_means(explode["z_var"][:, last], explode["z_var"][:, 0], rng),
     ))
     result.claim(at_most(
         "002.naive.vanishes",
         f"N(0, 0.01²) weights make it vanish: log10 Var[z^{depth}]/Var[z^1] < −6 (factor fan_in·10⁻⁴/2 = "
         f"{width * 1e-4 / 2:g} per layer).",
         f"{SOURCE}, Explosion et disparition des gradients",
-        -6.0, *_log10_ratio(vanish["z_var"][:, last], vanish["z_var"][:, 0], rng),
+        -6.0, *log10_ratio_of_means(vanish["z_var"][:, last], vanish["z_var"][:, 0], rng),
     ))
 
 
 def _fan_mode_claims(result, config, widths, fan_in_run, fan_out_run, glorot_run, rng) -> None:
     depth, last = config.depth, config.depth - 1
-    forward = _ratio_of_means(fan_in_run["z_var"][:, last], fan_in_run["z_var"][:, 0], rng)
-    backward = _ratio_of_means(fan_out_run["grad_var"][:, 0], fan_out_run["grad_var"][:, last], rng)
+    forward = ratio_of_means(fan_in_run["z_var"][:, last], fan_in_run["z_var"][:, 0], rng)
+    backward = ratio_of_means(fan_out_run["grad_var"][:, 0], fan_out_run["grad_var"][:, last], rng)
     result.claim(band(
         "002.fan-modes[he-fan_in-forward]",
         f"Widths alternating {config.width}/{config.wide} (fan_in ≠ fan_out): He with mode fan_in keeps the "
@@ -296,7 +274,7 @@ def _fan_mode_claims(result, config, widths, fan_in_run, fan_out_run, glorot_run
     # regime), which is neither the forward (1) nor the backward condition.
     fans = list(itertools.pairwise(widths))
     predicted = float(np.prod([2 * fi / (fi + fo) for fi, fo in fans[1:]]))
-    measured, stderr = _ratio_of_means(glorot_run["z_var"][:, last], glorot_run["z_var"][:, 0], rng)
+    measured, stderr = ratio_of_means(glorot_run["z_var"][:, last], glorot_run["z_var"][:, 0], rng)
     result.claim(equality(
         "002.fan-modes[glorot]",
         f"Same widths, tanh near-linear (Var[z^1] = {config.linear_regime_variance:g}), Glorot: Var[z^{depth}]/"

@@ -32,12 +32,12 @@ from neurones.analysis.residual import residual_trajectory
 from neurones.lab.claims import at_least, at_most, band, equality
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
+from neurones.lab.statistics import bootstrap_stderr, mean_and_stderr
 from neurones.lab.sweep import grid, sweep
 from neurones.nn.scaled_resnet import ScaledResNet
 
 SOURCE = "Facteur de régulation des ResNets profonds (Shen & Vin, 2023)"
 BLOCKS = ("res-1", "res-2", "res-3")
-BOOTSTRAP = 400
 
 
 @dataclass(frozen=True)
@@ -104,20 +104,6 @@ def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, An
     }
 
 
-def _mean_stderr(values: np.ndarray) -> tuple[float, float]:
-    return float(np.mean(values)), float(np.std(values, ddof=1) / math.sqrt(values.size))
-
-
-def _bootstrap(statistic, per_draw: list[np.ndarray], rng: np.random.Generator) -> float:
-    """Standard error of ``statistic(per_draw arrays)`` by resampling draws (the independent units)."""
-    n = per_draw[0].shape[0]
-    values = []
-    for _ in range(BOOTSTRAP):
-        pick = rng.integers(0, n, size=n)
-        values.append(statistic(*(a[pick] for a in per_draw)))
-    return float(np.std(values, ddof=1))
-
-
 def _hypothesis_ratios(block: str, width: int, draws: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Hypotheses 2 and 4 for one block: ‖g(h, θ)‖²/‖h‖² and ‖∂g/∂h q‖²/‖q‖² for random h, q and θ."""
     forward, backward = [], []
@@ -160,8 +146,8 @@ def run(config: DepthScalingConfig, rng: np.random.Generator) -> Result:
 
 
 def _record(m: Mapping[str, Any]) -> dict[str, Any]:
-    state_mean, state_se = _mean_stderr(m["state_sq_per_draw"])
-    grad_mean, grad_se = _mean_stderr(m["grad_sq_per_draw"])
+    state_mean, state_se = mean_and_stderr(m["state_sq_per_draw"])
+    grad_mean, grad_se = mean_and_stderr(m["grad_sq_per_draw"])
     return {
         "block": m["block"],
         "beta": m["beta"],
@@ -186,20 +172,20 @@ def _hypothesis_claims(result: Result, config: DepthScalingConfig, rng: np.rando
             f"{block} ({activation}, entries of √d·W of unit variance): Hypothesis 2, "
             f"½ ≤ E‖g(h, θ)‖²/‖h‖² ≤ 1 (Proposition 1).",
             f"{SOURCE}, §2.1, Hypothèse 2 and Proposition 1",
-            0.5, 1.0, *_mean_stderr(forward),
+            0.5, 1.0, *mean_and_stderr(forward),
         ))
         result.claim(band(
             f"004.hyp4[{block}]",
             f"{block}: Hypothesis 4, ½ ≤ E‖∂g/∂h · q‖²/‖q‖² ≤ 1 for a random direction q (Proposition 4).",
             f"{SOURCE}, §2.3, Hypothèse 4 and Proposition 4",
-            0.5, 1.0, *_mean_stderr(backward),
+            0.5, 1.0, *mean_and_stderr(backward),
         ))
 
 
 def _lemma1_claims(result: Result, config: DepthScalingConfig, measurements: list[dict]) -> None:
     deepest = max(config.depths)
     for m in measurements:
-        mean, stderr = _mean_stderr(m["state_sq_per_draw"])
+        mean, stderr = mean_and_stderr(m["state_sq_per_draw"])
         if m["block"] == "res-3":
             result.claim(equality(
                 f"004.lemma1.res3-exact[beta={m['beta']:g},L={m['depth']}]",
@@ -224,7 +210,7 @@ def _proposition6_claims(result: Result, config: DepthScalingConfig, measurement
     for m in measurements:
         if m["depth"] != deepest:
             continue
-        mean, stderr = _mean_stderr(m["grad_sq_per_draw"])
+        mean, stderr = mean_and_stderr(m["grad_sq_per_draw"])
         result.claim(band(
             f"004.prop6[{m['block']},beta={m['beta']:g}]",
             f"{m['block']}, β = {m['beta']:g}, L = {m['depth']}: E‖p_0 − p_L‖²/‖p_L‖² lies between "
@@ -255,7 +241,7 @@ def _corollary1_claims(result: Result, config: DepthScalingConfig, measurements:
                 f"{block}, β = 1: the median of ‖h_L − h_0‖/‖h_0‖ decays like L^(−1/2) (fitted log–log slope "
                 f"over L ∈ [{int(depths[0])}, {deepest}]): the network tends to the identity (Corollary 1(i)).",
                 f"{SOURCE}, Corollaire 1 (i)",
-                -0.6, -0.4, slope(*per_depth), _bootstrap(slope, per_depth, rng),
+                -0.6, -0.4, slope(*per_depth), bootstrap_stderr(slope, per_depth, rng),
             ))
         if 0.25 in config.betas:
             deep = by_key[(block, 0.25, deepest)]
@@ -264,7 +250,7 @@ def _corollary1_claims(result: Result, config: DepthScalingConfig, measurements:
                 f"{block}, β = ¼: the hidden states explode, the median of ‖h_L − h_0‖/‖h_0‖ exceeds 100 at "
                 f"L = {deepest} (Corollary 1(ii)).",
                 f"{SOURCE}, Corollaire 1 (ii)",
-                100.0, median(deep), _bootstrap(median, [deep], rng),
+                100.0, median(deep), bootstrap_stderr(median, [deep], rng),
             ))
         if 0.5 in config.betas and 100 in config.depths and 1000 in config.depths:
             pair = [by_key[(block, 0.5, 100)], by_key[(block, 0.5, 1000)]]
@@ -277,7 +263,7 @@ def _corollary1_claims(result: Result, config: DepthScalingConfig, measurements:
                 f"{block}, β = ½: the median of ‖h_L − h_0‖/‖h_0‖ changes by less than 25% between L = 100 and "
                 f"L = 1000 (Corollary 1(iii): a non-degenerate limit).",
                 f"{SOURCE}, Corollaire 1 (iii)",
-                0.25, change(*pair), _bootstrap(change, pair, rng),
+                0.25, change(*pair), bootstrap_stderr(change, pair, rng),
             ))
 
 
@@ -299,7 +285,7 @@ def _figures(result: Result, config: DepthScalingConfig, measurements: list[dict
                 rows = sorted((m for m in measurements if m["block"] == block and m["beta"] == beta),
                               key=lambda m: m["depth"])
                 depths = [m["depth"] for m in rows]
-                stats = [_mean_stderr(m[key]) for m in rows]
+                stats = [mean_and_stderr(m[key]) for m in rows]
                 color = colors.get(beta)
                 ax.fill_between(depths, [m["lemma1_low"] for m in rows], [m["lemma1_high"] for m in rows],
                                 color=color, alpha=0.15)

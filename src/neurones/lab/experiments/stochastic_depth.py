@@ -29,6 +29,7 @@ from neurones.lab.claims import equality
 from neurones.lab.progress import progress
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
+from neurones.lab.statistics import mean_and_stderr
 from neurones.lab.sweep import grid, sweep
 from neurones.nn.residual import StochasticDepth, expected_depth, linear_decay_survival
 
@@ -100,7 +101,7 @@ def bernoulli_block_counts(blocks: int, final_survival: float, passes: int, rng:
 def _grid_point(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     counts = bernoulli_block_counts(point["blocks"], point["final_survival"], point["passes"], rng)
     predicted = expected_depth(point["blocks"], point["final_survival"])
-    mean, stderr = _mean_and_stderr(counts)
+    mean, stderr = mean_and_stderr(counts)
     return {
         "blocks": point["blocks"],
         "final_survival": point["final_survival"],
@@ -117,10 +118,6 @@ def _bernoulli_variances(blocks: int, final_survival: float) -> np.ndarray:
     return survival * (1.0 - survival)
 
 
-def _mean_and_stderr(counts: np.ndarray) -> tuple[float, float]:
-    return float(counts.mean()), float(counts.std(ddof=1) / np.sqrt(counts.size))
-
-
 @experiment(
     "stochastic-depth",
     config=StochasticDepthConfig,
@@ -132,7 +129,7 @@ def run(config: StochasticDepthConfig, rng: np.random.Generator) -> Result:
     L, p_L = config.blocks, config.final_survival
     counts = count_active_layers(L, p_L, config.passes, rng, desc="stochastic depth")
     predicted = expected_depth(L, p_L)
-    mean, stderr = _mean_and_stderr(counts)
+    mean, stderr = mean_and_stderr(counts)
     result.claim(
         equality(
             "002.ex6",

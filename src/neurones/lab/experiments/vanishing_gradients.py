@@ -27,12 +27,12 @@ from neurones.analysis.propagation import layer_statistics
 from neurones.lab.claims import at_least, at_most, band
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
+from neurones.lab.statistics import ratio_of_means
 from neurones.lab.sweep import sweep
 
 SOURCE = "Rien ne sert de courir, il faut partir à point (Lopès-Quintas, 2025), Explosion et disparition des gradients"
 SOURCE_000 = "Théorie de l'Apprentissage par Réseaux de Neurones (Merad, 2020), §2.2, réseaux résiduels"
 SIGMOID_SLOPE = 0.25  # γ = max σ′ = σ′(0) = ¼
-BOOTSTRAP = 400
 
 
 @dataclass(frozen=True)
@@ -110,12 +110,6 @@ def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, An
     return {"network": point["network"], "grad_norm": np.array(norms), "bound": np.array(bounds)}
 
 
-def _ratio_of_means(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
-    ratio = float(np.mean(a) / np.mean(b))
-    picks = rng.integers(0, a.size, size=(BOOTSTRAP, a.size))
-    return ratio, float(np.std(np.mean(a[picks], axis=1) / np.mean(b[picks], axis=1), ddof=1))
-
-
 @experiment(
     "vanishing-gradients",
     config=VanishingConfig,
@@ -147,14 +141,14 @@ def run(config: VanishingConfig, rng: np.random.Generator) -> Result:
         "002.vanishing.relu-he",
         f"ReLU with He initialization does not vanish: E‖δ^1‖²/E‖δ^{L}‖² ∈ [0.5, 2].",
         f"{SOURCE}; Une meilleure initialisation, Exercice 4",
-        0.5, 2.0, *_ratio_of_means(relu["grad_norm"][:, 0] ** 2, relu["grad_norm"][:, -1] ** 2, rng),
+        0.5, 2.0, *ratio_of_means(relu["grad_norm"][:, 0] ** 2, relu["grad_norm"][:, -1] ** 2, rng),
     ))
     result.claim(at_least(
         "000.residual-gradient",
         f"The same sigmoid network with skip connections h_l = h_{{l−1}} + σ(W_l h_{{l−1}}) keeps the gradient: "
         f"E‖p_0‖²/E‖p_{L}‖² ≥ 1 (cross terms vanish in expectation).",
         SOURCE_000,
-        1.0, *_ratio_of_means(residual["grad_norm"][:, 0] ** 2, residual["grad_norm"][:, -1] ** 2, rng),
+        1.0, *ratio_of_means(residual["grad_norm"][:, 0] ** 2, residual["grad_norm"][:, -1] ** 2, rng),
     ))
     layers = np.arange(1, L + 1)
     result.table("gradient_norms", [

@@ -1,0 +1,40 @@
+"""Monte Carlo estimates and standard errors shared by the experiments."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from neurones.lab.statistics import bootstrap_stderr, log10_ratio_of_means, mean_and_stderr, ratio_of_means
+
+
+def test_mean_and_stderr():
+    mean, stderr = mean_and_stderr(np.array([1.0, 2.0, 3.0, 6.0]))
+    assert mean == 3.0 and stderr == pytest.approx(np.std([1, 2, 3, 6], ddof=1) / 2, rel=1e-12)
+
+
+def test_bootstrap_of_a_constant_is_zero():
+    assert bootstrap_stderr(np.mean, [np.full(5, 2.5)], np.random.default_rng(0)) == 0.0
+
+
+def test_bootstrap_of_the_mean_matches_the_analytic_standard_error():
+    values = np.random.default_rng(1).standard_normal(400)
+    _, analytic = mean_and_stderr(values)
+    boot = bootstrap_stderr(np.mean, [values], np.random.default_rng(2), samples=2000)
+    assert boot == pytest.approx(analytic, rel=0.1)
+
+
+def test_ratio_of_means_is_exact_when_proportional():
+    a = np.array([2.0, 4.0, 6.0, 10.0])
+    ratio, stderr = ratio_of_means(a, a / 4, np.random.default_rng(0))
+    assert ratio == 4.0 and stderr == pytest.approx(0.0, abs=1e-12)
+
+
+def test_log10_ratio_handles_huge_values():
+    a = np.array([1e300, 3e300])
+    b = np.array([1e-300, 1e-300])
+    value, stderr = log10_ratio_of_means(a, b, np.random.default_rng(0))
+    assert value == pytest.approx(600 + math.log10(2), rel=1e-12)
+    assert stderr > 0
