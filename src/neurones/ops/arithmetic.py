@@ -206,6 +206,18 @@ class DivScalar(Function):
         return (g / self.c,)
 
 
+class SubScalar(Function):
+    """y = x − c;  ∂L/∂x = g."""
+
+    saves_inputs = False
+
+    def forward(self, x, c):
+        return x - c
+
+    def backward(self, g):
+        return (g,)
+
+
 class RSubScalar(Function):
     """y = c − x;  ∂L/∂x = −g."""
 
@@ -410,67 +422,35 @@ def _as_tensor(x, like: Tensor) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=like.data.dtype))
 
 
-# An ndarray operand is wrapped as a constant tensor rather than passed as a scalar: it may broadcast the tensor to a
-# larger shape, and only the tensor ⊕ tensor nodes sum the cotangent back over broadcast axes.
-def add(a, b):
-    """a + b, broadcasting. A Python scalar operand keeps the tensor's dtype."""
-    if isinstance(b, Tensor):
-        if isinstance(a, Tensor):
-            return Add.apply(a, b)
-        if isinstance(a, np.ndarray):
-            return Add.apply(_wrap(a), b)
-        return AddScalar.apply(b, c=a)
-    if isinstance(b, np.ndarray):
-        return Add.apply(a, _wrap(b))
-    return AddScalar.apply(a, c=b)
+def _binary(name: str, node: type[Function], scalar_right: type[Function], scalar_left: type[Function]):
+    """The public function of a binary op: ``node`` for two tensors, ``scalar_right``/``scalar_left`` for a Python
+    scalar on the right (``x - 2``) or on the left (``2 - x``), which keeps the tensor's dtype (NEP 50).
+
+    An ndarray operand is wrapped as a constant tensor rather than passed as a scalar: it may broadcast the tensor
+    to a larger shape, and only the tensor ⊕ tensor nodes sum the cotangent back over broadcast axes.
+    """
+
+    def op(a, b):
+        if isinstance(b, Tensor):
+            if isinstance(a, Tensor):
+                return node.apply(a, b)
+            if isinstance(a, np.ndarray):
+                return node.apply(_wrap(a), b)
+            return scalar_left.apply(b, c=a)
+        if isinstance(b, np.ndarray):
+            return node.apply(a, _wrap(b))
+        return scalar_right.apply(a, c=b)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``{name}(a, b)``: {node.__doc__.split(';')[0]}, broadcasting; tensors, ndarrays or Python scalars."
+    return op
 
 
-def sub(a, b):
-    if isinstance(b, Tensor):
-        if isinstance(a, Tensor):
-            return Sub.apply(a, b)
-        if isinstance(a, np.ndarray):
-            return Sub.apply(_wrap(a), b)
-        return RSubScalar.apply(b, c=a)
-    if isinstance(b, np.ndarray):
-        return Sub.apply(a, _wrap(b))
-    return AddScalar.apply(a, c=-b)
-
-
-def mul(a, b):
-    if isinstance(b, Tensor):
-        if isinstance(a, Tensor):
-            return Mul.apply(a, b)
-        if isinstance(a, np.ndarray):
-            return Mul.apply(_wrap(a), b)
-        return MulScalar.apply(b, c=a)
-    if isinstance(b, np.ndarray):
-        return Mul.apply(a, _wrap(b))
-    return MulScalar.apply(a, c=b)
-
-
-def div(a, b):
-    if isinstance(b, Tensor):
-        if isinstance(a, Tensor):
-            return Div.apply(a, b)
-        if isinstance(a, np.ndarray):
-            return Div.apply(_wrap(a), b)
-        return RDivScalar.apply(b, c=a)
-    if isinstance(b, np.ndarray):
-        return Div.apply(a, _wrap(b))
-    return DivScalar.apply(a, c=b)
-
-
-def pow(a, b):
-    if isinstance(b, Tensor):
-        if isinstance(a, Tensor):
-            return Pow.apply(a, b)
-        if isinstance(a, np.ndarray):
-            return Pow.apply(_wrap(a), b)
-        return RPowScalar.apply(b, c=a)
-    if isinstance(b, np.ndarray):
-        return Pow.apply(a, _wrap(b))
-    return PowScalar.apply(a, c=b)
+add = _binary("add", Add, AddScalar, AddScalar)
+sub = _binary("sub", Sub, SubScalar, RSubScalar)
+mul = _binary("mul", Mul, MulScalar, MulScalar)
+div = _binary("div", Div, DivScalar, RDivScalar)
+pow = _binary("pow", Pow, PowScalar, RPowScalar)
 
 
 def neg(x):
