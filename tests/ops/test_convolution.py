@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import neurones as nr
 import neurones.functional as F
 from neurones.errors import ShapeError
+from neurones.ops import convolution
 from tests.helpers import leaf
 
 
@@ -28,7 +29,9 @@ def conv2d_reference(x, w, b, stride, padding, dilation, groups):
             channels = slice((k // per_group) * cg, (k // per_group + 1) * cg)
             for a in range(out_h):
                 for c in range(out_w):
-                    patch = xp[i, channels, a * sh : a * sh + dh * (kh - 1) + 1 : dh, c * sw : c * sw + dw * (kw - 1) + 1 : dw]
+                    patch = xp[
+                        i, channels, a * sh : a * sh + dh * (kh - 1) + 1 : dh, c * sw : c * sw + dw * (kw - 1) + 1 : dw
+                    ]
                     y[i, k, a, c] = np.sum(patch * w[k]) + (0.0 if b is None else b[k])
     return y
 
@@ -94,20 +97,52 @@ def test_conv1d_gradcheck(kernel, stride, dilation, padding, groups):
         padding = "valid"
     rng = np.random.default_rng(1)
     length = dilation * (kernel - 1) + 1 + 3
-    x, w, b = leaf(rng.standard_normal((2, 2 * groups, length))), leaf(rng.standard_normal((2, 2, kernel))), leaf([0.5, -1.0])
+    x, w, b = (
+        leaf(rng.standard_normal((2, 2 * groups, length))),
+        leaf(rng.standard_normal((2, 2, kernel))),
+        leaf([0.5, -1.0]),
+    )
     params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     nr.gradcheck(lambda *t: F.conv1d(*t, **params), (x, w, b))
-    y2 = F.conv2d(x.detach().unsqueeze(2), w.detach().unsqueeze(2), b.detach(), stride=(1, stride),
-                  padding=padding if isinstance(padding, str) else (0, padding), dilation=(1, dilation), groups=groups)
+    y2 = F.conv2d(
+        x.detach().unsqueeze(2),
+        w.detach().unsqueeze(2),
+        b.detach(),
+        stride=(1, stride),
+        padding=padding if isinstance(padding, str) else (0, padding),
+        dilation=(1, dilation),
+        groups=groups,
+    )
     np.testing.assert_allclose(F.conv1d(x, w, b, **params).data, y2.data[:, :, 0], rtol=1e-12)
 
 
-def test_gradient_of_input_or_weight_alone():
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("chunk_bytes", [1, 2000, 9000])  # chunks of 1 image, and of 2 for one of the layouts
+def test_batch_chunks_give_the_same_result(monkeypatch, stride, chunk_bytes):
+    """Chunks of one image, and of two with a remainder of one, agree with the whole batch at once."""
+    rng = np.random.default_rng(7)
+    x, w, b = leaf(rng.standard_normal((5, 2, 6, 5))), leaf(rng.standard_normal((3, 2, 3, 2))), leaf(np.ones(3))
+    y = F.conv2d(x, w, b, stride=stride, padding=1)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    whole = [y.data, x.grad.data, w.grad.data, b.grad.data]
+    monkeypatch.setattr(convolution, "CHUNK_BYTES", chunk_bytes)
+    x.grad = w.grad = b.grad = None
+    y = F.conv2d(x, w, b, stride=stride, padding=1)
+    y.backward(g)
+    for chunked, expected in zip([y.data, x.grad.data, w.grad.data, b.grad.data], whole):
+        np.testing.assert_allclose(chunked, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_of_some_inputs_only():
     rng = np.random.default_rng(2)
     x, w = leaf(rng.standard_normal((2, 3, 6, 6))), leaf(rng.standard_normal((4, 3, 3, 3)))
     frozen_w, frozen_x = w.detach(), x.detach()
     nr.gradcheck(lambda t: F.conv2d(t, frozen_w, stride=2, padding=1), x)
     nr.gradcheck(lambda t: F.conv2d(frozen_x, t, padding="same"), w)
+    b = leaf(rng.standard_normal(4))
+    nr.gradcheck(lambda t: F.conv2d(frozen_x, frozen_w, t, stride=2), b)
+    nr.gradcheck(lambda t, u: F.conv2d(t, frozen_w, u, padding=(0, 1)), (x, b))
 
 
 def test_unbatched_input_and_float32():
@@ -155,6 +190,7 @@ torch_cases = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("params", torch_cases)
 def test_conv2d_matches_torch(params):
     torch = pytest.importorskip("torch")
@@ -173,8 +209,10 @@ def test_conv2d_matches_torch(params):
         np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize(
-    "params", [dict(), dict(padding="same"), dict(padding="same", dilation=2), dict(stride=3, padding=2), dict(groups=2)]
+    "params",
+    [dict(), dict(padding="same"), dict(padding="same", dilation=2), dict(stride=3, padding=2), dict(groups=2)],
 )
 def test_conv1d_matches_torch(params):
     torch = pytest.importorskip("torch")

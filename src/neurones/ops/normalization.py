@@ -95,8 +95,12 @@ class BatchNorm(Function):
         if self.parents is not None:
             self.xhat, self.inv_std, self.training = xhat, inv_std, training
             self.weight, self.bias, self.axes = weight, bias, axes
-        return _affine(xhat, None if weight is None else weight.reshape(channel_shape),
-                       None if bias is None else bias.reshape(channel_shape), out)
+        return _affine(
+            xhat,
+            None if weight is None else weight.reshape(channel_shape),
+            None if bias is None else bias.reshape(channel_shape),
+            out,
+        )
 
     def backward(self, g):
         xhat, inv_std, weight, axes = self.xhat, self.inv_std, self.weight, self.axes
@@ -174,8 +178,12 @@ class GroupNorm(Function):
         if self.parents is not None:
             self.xhat, self.inv_std, self.weight, self.bias = xhat, inv_std, weight, bias
             self.channel_shape = channel_shape
-        return _affine(xhat, None if weight is None else weight.reshape(channel_shape),
-                       None if bias is None else bias.reshape(channel_shape), scratch.reshape(x.shape))
+        return _affine(
+            xhat,
+            None if weight is None else weight.reshape(channel_shape),
+            None if bias is None else bias.reshape(channel_shape),
+            scratch.reshape(x.shape),
+        )
 
     def backward(self, g):
         xhat, weight, inv_std = self.xhat, self.weight, self.inv_std
@@ -183,9 +191,9 @@ class GroupNorm(Function):
         gx = None
         if self.parents[0] is not None:
             ghat = g if weight is None else g * weight.reshape(self.channel_shape)
-            gx = _standardized_grad(
-                ghat.reshape(n, groups, -1), xhat.reshape(n, groups, -1), inv_std, axis=2
-            ).reshape(xhat.shape)
+            gx = _standardized_grad(ghat.reshape(n, groups, -1), xhat.reshape(n, groups, -1), inv_std, axis=2).reshape(
+                xhat.shape
+            )
         axes = (0, *tuple(range(2, xhat.ndim)))
         return (gx, *_affine_grads(g, xhat, weight, self.bias, self.parents, axes, (xhat.shape[1],)))
 
@@ -254,7 +262,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ShapeError(f"group_norm: {channels} channels cannot be split into num_groups={num_groups!r} groups")
     params = _affine_tensors("group_norm", weight, bias, (channels,))
     return GroupNorm.apply(
-        input, *params, has_weight=weight is not None, has_bias=bias is not None, num_groups=int(num_groups),
-        eps=float(eps)
+        input,
+        *params,
+        has_weight=weight is not None,
+        has_bias=bias is not None,
+        num_groups=int(num_groups),
+        eps=float(eps),
     )
-
