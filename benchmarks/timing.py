@@ -1,13 +1,18 @@
 """Timing: median wall time of several implementations measured in alternation, in one process.
 
 Alternating (A, B, A, B, ...) rather than timing A then B spreads slow drifts of the machine (frequency scaling,
-another process waking up) over both, so their ratio stays honest on a shared 2-core machine.
+another process waking up) over both, so their ratio stays honest on a shared 2-core machine. Each sample starts
+after a short pause: the worker threads of a library that just ran (OpenMP in PyTorch, OpenBLAS in NumPy) keep
+spinning for a few milliseconds after their work, and without the pause they would steal the second core from
+the other library's first calls.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+
+SETTLE_SECONDS = 0.25
 
 import numpy as np
 
@@ -21,6 +26,7 @@ def median_times(candidates: dict[str, Callable[[], object]], repeats: int = 20,
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(repeats):
         for name, fn in candidates.items():
+            time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             for _ in range(inner):
                 fn()

@@ -33,7 +33,19 @@ class _ConvNd(Module):
     spatial_dims = 0
 
     def __init__(
-        self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, dtype, rng
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        *,
+        dtype=None,
+        rng: Seed = None,
     ) -> None:
         super().__init__()
         n = self.spatial_dims
@@ -85,7 +97,8 @@ class _ConvNd(Module):
     def reset_parameters(self, rng: Seed = None) -> None:
         reset_default_parameters(self.weight, self.bias, rng)
 
-    def _convolve(self, conv, x):
+    def forward(self, x):
+        conv = self.convolution
         if self.padding_mode == "zeros":
             return conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
         x = F.pad(x, self._pad_widths, mode=self.padding_mode)
@@ -115,28 +128,7 @@ class Conv1d(_ConvNd):
     """
 
     spatial_dims = 1
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        *,
-        dtype=None,
-        rng: Seed = None,
-    ) -> None:
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, dtype, rng
-        )
-
-    def forward(self, x):
-        return self._convolve(F.conv1d, x)
+    convolution = staticmethod(F.conv1d)
 
 
 class Conv2d(_ConvNd):
@@ -147,25 +139,4 @@ class Conv2d(_ConvNd):
     """
 
     spatial_dims = 2
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        *,
-        dtype=None,
-        rng: Seed = None,
-    ) -> None:
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, dtype, rng
-        )
-
-    def forward(self, x):
-        return self._convolve(F.conv2d, x)
+    convolution = staticmethod(F.conv2d)
