@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-SETTLE_SECONDS = 0.25
-
 import numpy as np
+
+SETTLE_SECONDS = 0.25
 
 
 def median_times(candidates: dict[str, Callable[[], object]], repeats: int = 20, warmup: int = 3,

@@ -112,6 +112,7 @@ def _mlp_step(optimizer_name: str) -> Callable[[str], Step]:
             loss_fn(model(x), y).backward()
             opt.step()
 
+        step.model = model  # for the parity tests
         return step
 
     return build
@@ -213,6 +214,7 @@ def _small_cnn_step(library: str) -> Step:
         loss_fn(model(x), y).backward()
         opt.step()
 
+    step.model = model  # for the parity tests
     return step
 
 

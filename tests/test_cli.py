@@ -24,7 +24,7 @@ def error_line(result) -> str:
 def test_help(cli):
     result = cli.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("lab", "report", "demo"):
+    for command in ("lab", "report", "demo", "mnist1d", "bench"):
         assert command in result.stdout
 
 
@@ -121,3 +121,22 @@ def test_demo(cli):
     match = re.search(r"accuracy (\d+\.\d)% \(train\), (\d+\.\d)% \(test\)", result.stdout)
     assert match is not None, result.stdout
     assert float(match.group(1)) >= 90.0 and float(match.group(2)) >= 90.0
+
+
+def test_mnist1d_trains_and_reports_accuracy(cli):
+    result = cli.invoke(app, ["mnist1d", "--model", "cnn", "--steps", "300"])
+    assert result.exit_code == 0, result.output
+    match = re.search(r"MNIST-1D cnn: 300 steps in [\d.]+ s, test accuracy (\d+\.\d)%", result.stdout)
+    assert match is not None, result.stdout
+    assert float(match.group(1)) > 40.0  # ten classes: chance is 10%; 300 steps already learn a lot
+
+
+def test_bench_writes_the_results_table(cli, tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("threadpoolctl")
+    out = tmp_path / "RESULTS.md"
+    result = cli.invoke(app, ["bench", "--only", "add (record)", "--repeats", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = out.read_text()
+    assert table.startswith("# Benchmarks: neurones against PyTorch eager (CPU)")
+    assert re.search(r"\| add \(record\) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| ≤ 1 \|", table)

@@ -1,0 +1,58 @@
+"""The benchmark workloads compute the same thing in both libraries, and the runner renders honest tables.
+
+Only mechanics and parity are tested here: timings are the job of ``neurones bench``, never of the test suite.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from benchmarks.run import render
+from benchmarks.workloads import by_name, workloads
+
+
+def test_workload_names_are_unique_and_cover_the_targets():
+    names = [w.name for w in workloads()]
+    assert len(names) == len(set(names))
+    groups = {w.group for w in workloads()}
+    assert groups == {"per-op overhead", "MLP", "deep narrow ResNet", "CNN"}
+    assert by_name("resnet 1000").target == 0.6
+    with pytest.raises(KeyError):
+        by_name("nope")
+
+
+@pytest.mark.parametrize("name", ["mlp sgd step", "resnet 200", "small cnn step", "conv fwd+bwd", "sum (fwd+bwd)"])
+def test_neurones_steps_run(name):
+    step = by_name(name).build("neurones")
+    step()
+    step()
+
+
+def _first_parameters(name: str):
+    """Parameters after one step of each library, for the training workloads built from shared weights."""
+    pytest.importorskip("torch")
+    ours = by_name(name).build("neurones")
+    theirs = by_name(name).build("torch")
+    ours()
+    theirs()
+    return [p.data for p in ours.model.parameters()], [p.detach().numpy() for p in theirs.model.parameters()]
+
+
+@pytest.mark.parametrize("name", ["mlp sgd step", "mlp adam step", "small cnn step"])
+def test_both_libraries_take_the_same_step(name):
+    ours, theirs = _first_parameters(name)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+
+
+def test_render_marks_missed_targets_and_explains_memory():
+    record = {
+        "workload": "conv fwd+bwd", "group": "CNN", "target": 1.5, "neurones default": 0.02,
+        "neurones 1 thread": 0.025, "torch default": 0.009, "torch 1 thread": 0.017, "ratio": 2.2, "holds": False,
+        "neurones peak MiB": 80.0, "torch peak MiB": 290.0, "neurones baseline MiB": 60.0,
+        "torch baseline MiB": 250.0, "memory ratio": 80 / 290,
+    }
+    text = render([record], None)
+    assert "| conv fwd+bwd | 20.0 | 25.0 | 9.000 | 17.0 | 2.20 | ≤ 1.5 | **no** |" in text
+    assert "VmHWM" in text and "| conv fwd+bwd | 80 | 290 | 0.28 | 20 | 40 | yes |" in text
