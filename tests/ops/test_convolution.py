@@ -134,6 +134,64 @@ def test_batch_chunks_give_the_same_result(monkeypatch, stride, chunk_bytes):
         np.testing.assert_allclose(chunked, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize(
+    "w_shape, params, pads",
+    [
+        ((3, 2, 2, 3), dict(padding=3), ((3, 3), (3, 3))),  # padding beyond the kernel's reach
+        ((3, 2, 2, 4), dict(padding="same", dilation=2), ((1, 1), (3, 3))),
+        ((4, 2, 3, 2), dict(padding="same"), ((1, 1), (0, 1))),  # uneven "same" padding: more after
+        ((4, 2, 2, 3), dict(padding="same"), ((0, 1), (1, 1))),
+        ((4, 1, 3, 3), dict(groups=2, dilation=(2, 1), padding=(2, 0)), ((2, 2), (0, 0))),
+    ],
+)
+@pytest.mark.parametrize("images_per_chunk", [1, 2])
+def test_stride_one_chunks_match_the_defining_sum(monkeypatch, w_shape, params, pads, images_per_chunk):
+    """The stride-1 layout (planes sharing their zero rows, chunk by chunk), against the reference and the whole
+    batch at once: values, and gradients with the default chunks (one here)."""
+    rng = np.random.default_rng(8)
+    x, w, b = leaf(rng.standard_normal((5, 2, 6, 5))), leaf(rng.standard_normal(w_shape)), leaf(np.arange(w_shape[0]))
+    y = F.conv2d(x, w, b, **params)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    whole = [x.grad.data, w.grad.data, b.grad.data]
+    dilation, groups = _pair(params.get("dilation", 1)), params.get("groups", 1)
+    geo = convolution._Geometry(x.shape, w.shape, (1, 1), pads, dilation, groups, np.float64)
+    assert geo.chunk == 5
+    monkeypatch.setattr(convolution, "CHUNK_BYTES", images_per_chunk * geo.c * geo.kh * geo.kw * geo.columns * 8)
+    x.grad = w.grad = b.grad = None
+    y = F.conv2d(x, w, b, **params)
+    expected = conv2d_reference(x.data, w.data, b.data, (1, 1), pads, dilation, groups)
+    np.testing.assert_allclose(y.data, expected, rtol=1e-10, atol=1e-10)
+    y.backward(g)
+    for chunked, reference in zip([x.grad.data, w.grad.data, b.grad.data], whole):
+        np.testing.assert_allclose(chunked, reference, rtol=1e-12, atol=1e-12)
+
+
+def _pair(value):
+    return value if isinstance(value, tuple) else (value, value)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_repeated_passes_are_bit_identical(monkeypatch, stride):
+    """Two forward and backward passes over the same float32 batch (several chunks) give the same bits."""
+    monkeypatch.setattr(convolution, "CHUNK_BYTES", 200_000)
+    rng = np.random.default_rng(9)
+    x = nr.tensor(rng.standard_normal((24, 16, 12, 12)).astype(np.float32), requires_grad=True)
+    w = nr.tensor((rng.standard_normal((8, 16, 3, 3)) * 0.1).astype(np.float32), requires_grad=True)
+    b = nr.tensor(rng.standard_normal(8).astype(np.float32), requires_grad=True)
+    g = rng.standard_normal(F.conv2d(x.detach(), w.detach(), stride=stride, padding=1).shape).astype(np.float32)
+    runs = []
+    for _ in range(2):
+        x.grad = w.grad = b.grad = None
+        y = F.conv2d(x, w, b, stride=stride, padding=1)
+        y.backward(g)
+        runs.append([y.data, x.grad.data, w.grad.data, b.grad.data])
+    assert all(a.dtype == np.float32 for a in runs[0])
+    for first, second in zip(*runs):
+        np.testing.assert_array_equal(first, second)
+
+
 def test_gradient_of_some_inputs_only():
     rng = np.random.default_rng(2)
     x, w = leaf(rng.standard_normal((2, 3, 6, 6))), leaf(rng.standard_normal((4, 3, 3, 3)))
