@@ -199,3 +199,22 @@ def test_scheduled_lr_drives_the_optimizer():
         optimizer.step()
         scheduler.step()
     np.testing.assert_allclose(p.data, [-(1 + 0.5 + 0.25 + 0.125)])
+
+
+def test_sequential_lr_reports_the_active_schedulers_rates():
+    param = nr.tensor(np.zeros(2), requires_grad=True)
+    opt = optim.SGD([param], lr=1.0)
+    warmup = optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2)
+    decay = optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    sequence = optim.lr_scheduler.SequentialLR(opt, [warmup, decay], milestones=[2])
+    for _ in range(4):
+        sequence.step()
+        assert sequence.get_lr() == sequence.get_last_lr()
+
+
+def test_base_classes_are_abstract():
+    param = nr.tensor(np.zeros(2), requires_grad=True)
+    with pytest.raises(TypeError, match="abstract"):
+        optim.Optimizer([param], {"lr": 0.1})
+    with pytest.raises(TypeError, match="abstract"):
+        optim.lr_scheduler.LRScheduler(optim.SGD([param], lr=0.1))

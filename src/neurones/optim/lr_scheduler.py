@@ -14,6 +14,7 @@ not compose multiplicatively (use :class:`LambdaLR` with the product instead). P
 
 from __future__ import annotations
 
+import abc
 import math
 import types
 from bisect import bisect_right
@@ -22,7 +23,7 @@ from collections import Counter
 from neurones.optim.optimizer import Optimizer
 
 
-class LRScheduler:
+class LRScheduler(abc.ABC):
     """Base class: subclasses define ``get_lr()``, the rates of epoch ``self.last_epoch`` for every group.
 
     ``last_epoch = -1`` starts a schedule; another value resumes one, and then every group must already hold
@@ -51,8 +52,9 @@ class LRScheduler:
         self._step_count = 0
         self.step()
 
+    @abc.abstractmethod
     def get_lr(self) -> list[float]:
-        raise NotImplementedError(f"{type(self).__name__} does not define get_lr")
+        """The learning rate of every parameter group at epoch ``last_epoch`` (each schedule's formula)."""
 
     def step(self) -> None:
         """Advance to the next epoch and set every group's learning rate to the schedule's value there."""
@@ -229,6 +231,10 @@ class SequentialLR(LRScheduler):
         first = self._schedulers[bisect_right(self._milestones, 0)]
         first._initial_step()
         self._last_lr = first.get_last_lr()
+
+    def get_lr(self) -> list[float]:
+        """The learning rates of the scheduler active at ``last_epoch``, which sets them."""
+        return self._schedulers[bisect_right(self._milestones, self.last_epoch)].get_last_lr()
 
     def step(self) -> None:
         self.last_epoch += 1

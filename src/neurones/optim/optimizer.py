@@ -17,6 +17,7 @@ wrong gradient. State arrays are allocated once, at a parameter's first step, an
 
 from __future__ import annotations
 
+import abc
 import warnings
 
 import numpy as np
@@ -62,7 +63,7 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray
         np.add(end, scratch, out=start)
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class of optimizers: parameter groups, per-parameter state, ``step``, ``zero_grad``, state dicts.
 
     ``params`` is an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts (parameter groups): each dict
@@ -157,8 +158,9 @@ class Optimizer:
                 mark_updated(param)
         return loss
 
+    @abc.abstractmethod
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
-        raise NotImplementedError(f"{type(self).__name__} does not define its update rule (_update)")
+        """Update ``param`` in place from ``grad`` by the optimizer's rule, with its per-parameter ``state``."""
 
     # ------------------------------------------------------------------------------------------- state dicts
     def state_dict(self) -> dict:
