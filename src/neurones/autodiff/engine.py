@@ -97,7 +97,7 @@ def _propagate(root_node, seed, seed_owned, consumers, retain_graph) -> None:
                 _check_grads(node, grads, parents)
                 anomaly.check_backward(node, grads)
         if not retain_graph:
-            node.__dict__.clear()  # Function.release, inlined: this loop runs once per node
+            node.__dict__.clear()  # drop saved arrays and parents; the class attribute parents = None marks it freed
         for parent, g in zip(parents, grads):
             if parent is None:
                 continue

@@ -32,6 +32,8 @@ node that receives its cotangent (the producing op, or the ``AccumulateGrad`` of
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from neurones.autodiff import anomaly, grad_mode
@@ -125,10 +127,6 @@ class Function:
             anomaly.check_forward(fn, data)
         return out
 
-    def release(self) -> None:
-        """Drop the saved arrays and the links to parents: called once backward has consumed this node."""
-        self.__dict__.clear()
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
@@ -142,13 +140,8 @@ class AccumulateGrad(Function):
     saves_inputs = False
 
     def __init__(self, leaf) -> None:
-        import weakref
-
         self.parents = ()
         self.leaf = weakref.ref(leaf)
-
-    def release(self) -> None:
-        """Leaf accumulators live as long as their leaf: nothing to free."""
 
     def __repr__(self) -> str:
         return "<AccumulateGrad>"

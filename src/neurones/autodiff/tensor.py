@@ -12,6 +12,8 @@ always cast back to the dtype of the tensor they belong to.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from neurones.autodiff import engine, grad_mode
@@ -123,8 +125,6 @@ class Tensor:
         if self._edge is None:
             raise GradientError("retain_grad() on a tensor that does not require grad")
         if not self.is_leaf:
-            import weakref
-
             self._edge.retained = weakref.ref(self)
 
     @property
