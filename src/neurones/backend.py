@@ -13,6 +13,10 @@ above relies on:
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+
 import numpy as np
 
 from neurones.errors import DTypeError
@@ -88,10 +92,6 @@ def keep_freed_memory() -> bool:
     resident between steps (as with PyTorch's caching allocators). Set ``NEURONES_KEEP_FREED_MEMORY=0`` to opt
     out. Returns True if the allocator was tuned (glibc only).
     """
-    import ctypes
-    import os
-    import sys
-
     if os.environ.get("NEURONES_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
         return False
     try:

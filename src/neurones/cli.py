@@ -15,6 +15,7 @@ Commands import what they need when they run, so that ``neurones --help`` answer
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -159,8 +160,6 @@ def bench(ctx: typer.Context) -> None:
 
     Options are those of the runner (``neurones bench --help``); PyTorch comes with the ``bench`` extra.
     """
-    import sys
-
     root = Path(__file__).resolve().parents[2]
     if not (root / "benchmarks" / "run.py").is_file():
         typer.echo("error: neurones bench runs from a source checkout (benchmarks/ is not installed)", err=True)
