@@ -8,79 +8,26 @@ costs at most 2× raw NumPy, and recording costs no more than PyTorch's.
 from __future__ import annotations
 
 import importlib.util
+from functools import partial
 
-import numpy as np
-
-import neurones as nr
-import neurones.functional as F
 from benchmarks.timing import inner_count, median_times
+from benchmarks.workloads import op_function, op_operands, with_backward
 
-SIZE = 64
 OPS = ("add", "mul", "relu", "matmul", "sum")
 
 
-def _numpy_op(name: str, a: np.ndarray, b: np.ndarray):
-    return {
-        "add": lambda: a + b,
-        "mul": lambda: a * b,
-        "relu": lambda: np.maximum(a, 0),
-        "matmul": lambda: a @ b,
-        "sum": lambda: a.sum(),
-    }[name]
-
-
-def _neurones_op(name: str, a, b):
-    return {
-        "add": lambda: a + b,
-        "mul": lambda: a * b,
-        "relu": lambda: F.relu(a),
-        "matmul": lambda: a @ b,
-        "sum": lambda: a.sum(),
-    }[name]
-
-
-def _torch_op(name: str, a, b):
-    import torch
-
-    return {
-        "add": lambda: a + b,
-        "mul": lambda: a * b,
-        "relu": lambda: torch.relu(a),
-        "matmul": lambda: a @ b,
-        "sum": lambda: a.sum(),
-    }[name]
-
-
-def _with_backward(forward, seed):
-    def step():
-        y = forward()
-        y.backward(seed(y))
-
-    return step
-
-
 def candidates(name: str, torch_available: bool) -> dict:
-    rng = np.random.default_rng(0)
-    a_np = rng.standard_normal((SIZE, SIZE)).astype(np.float32)
-    b_np = rng.standard_normal((SIZE, SIZE)).astype(np.float32)
-    plain_a, plain_b = nr.tensor(a_np), nr.tensor(b_np)
-    leaf_a, leaf_b = nr.tensor(a_np, requires_grad=True), nr.tensor(b_np, requires_grad=True)
-    ones = np.ones((SIZE, SIZE), np.float32)
-    result = {
-        "numpy": _numpy_op(name, a_np, b_np),
-        "neurones (no grad)": _neurones_op(name, plain_a, plain_b),
-        "neurones (recording)": _neurones_op(name, leaf_a, leaf_b),
-        "neurones (fwd+bwd)": _with_backward(
-            _neurones_op(name, leaf_a, leaf_b), lambda y: None if y.ndim == 0 else ones
-        ),
+    """The ways of running op ``name`` that this benchmark compares, as calls without arguments."""
+    libraries = {
+        "numpy": op_operands("numpy"),
+        "neurones (no grad)": op_operands("neurones", requires_grad=False),
+        "neurones (recording)": op_operands("neurones"),
     }
+    result = {label: partial(op_function(name, label.split()[0]), *operands) for label, operands in libraries.items()}
+    result["neurones (fwd+bwd)"] = with_backward(result["neurones (recording)"], "neurones")
     if torch_available:
-        import torch
-
-        ta, tb = torch.tensor(a_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
-        t_ones = torch.ones(SIZE, SIZE)
-        result["torch (recording)"] = _torch_op(name, ta, tb)
-        result["torch (fwd+bwd)"] = _with_backward(_torch_op(name, ta, tb), lambda y: None if y.ndim == 0 else t_ones)
+        result["torch (recording)"] = partial(op_function(name, "torch"), *op_operands("torch"))
+        result["torch (fwd+bwd)"] = with_backward(result["torch (recording)"], "torch")
     return result
 
 
@@ -103,7 +50,7 @@ def measure(repeats: int = 30) -> list[dict]:
 
 def main() -> None:
     records = measure()
-    print(f"Per-op cost on {SIZE}x{SIZE} float32 (median µs; ratios of medians)")
+    print("Per-op cost on 64x64 float32 (median µs; ratios of medians)")
     for r in records:
         times = "  ".join(f"{k}={v * 1e6:.2f}" for k, v in r.items() if isinstance(v, float) and "/" not in k)
         ratios = "  ".join(f"{k}={v:.2f}" for k, v in r.items() if "/" in k)

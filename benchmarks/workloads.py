@@ -8,6 +8,7 @@ the time and memory they take differ. Shapes and dtypes (float32) follow the iss
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,29 +44,56 @@ def _weights(seed: int, *shapes: tuple) -> list[np.ndarray]:
 _OP_SIZE = 64
 
 
+def op_function(op: str, library: str) -> Callable:
+    """``op`` ("add", "mul", "relu", "matmul" or "sum") as a function of two operands of ``library``
+    ("numpy", "neurones" or "torch"); unary ops ignore the second operand."""
+    if op == "relu":
+        if library == "numpy":
+            return lambda a, b: np.maximum(a, 0)
+        if library == "neurones":
+            return lambda a, b: F.relu(a)
+        import torch
+
+        return lambda a, b: torch.relu(a)
+    return {"add": operator.add, "mul": operator.mul, "matmul": operator.matmul, "sum": lambda a, b: a.sum()}[op]
+
+
+def op_operands(library: str, requires_grad: bool = True) -> tuple:
+    """The two 64×64 float32 operands of the per-op workloads, as ``library`` tensors."""
+    a_np, b_np = _weights(0, (_OP_SIZE, _OP_SIZE), (_OP_SIZE, _OP_SIZE))
+    if library == "numpy":
+        return a_np, b_np
+    if library == "neurones":
+        return nr.tensor(a_np, requires_grad=requires_grad), nr.tensor(b_np, requires_grad=requires_grad)
+    import torch
+
+    return torch.tensor(a_np, requires_grad=requires_grad), torch.tensor(b_np, requires_grad=requires_grad)
+
+
+def with_backward(forward: Step, library: str) -> Step:
+    """A step running ``forward`` and backpropagating ones (nothing for a scalar output) through it."""
+    ones = np.ones((_OP_SIZE, _OP_SIZE), np.float32)
+    if library == "torch":
+        import torch
+
+        ones = torch.from_numpy(ones)
+
+    def step():
+        y = forward()
+        y.backward(None if y.ndim == 0 else ones)
+
+    return step
+
+
 def _op_step(op: str, backward: bool) -> Callable[[str], Step]:
     def build(library: str) -> Step:
-        a_np, b_np = _weights(0, (_OP_SIZE, _OP_SIZE), (_OP_SIZE, _OP_SIZE))
-        ones = np.ones((_OP_SIZE, _OP_SIZE), np.float32)
-        if library == "neurones":
-            a, b = nr.tensor(a_np, requires_grad=True), nr.tensor(b_np, requires_grad=True)
-            fn = {"add": lambda: a + b, "mul": lambda: a * b, "relu": lambda: F.relu(a),
-                  "matmul": lambda: a @ b, "sum": lambda: a.sum()}[op]
-            seed = None if op == "sum" else ones
-        else:
-            import torch
+        a, b = op_operands(library)
+        fn = op_function(op, library)
 
-            a, b = torch.tensor(a_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
-            fn = {"add": lambda: a + b, "mul": lambda: a * b, "relu": lambda: torch.relu(a),
-                  "matmul": lambda: a @ b, "sum": lambda: a.sum()}[op]
-            seed = None if op == "sum" else torch.tensor(ones)
-        if not backward:
-            return fn
+        def forward():
+            return fn(a, b)
 
-        def step():
-            fn().backward(seed)
-
-        return step
+        return with_backward(forward, library) if backward else forward
 
     return build
 
