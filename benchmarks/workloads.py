@@ -98,6 +98,19 @@ def _op_step(op: str, backward: bool) -> Callable[[str], Step]:
     return build
 
 
+def _training_step(model, opt, loss_fn, x, y) -> Step:
+    """One training step on a fixed batch: zero the gradients, backpropagate the loss, update. Works for both
+    libraries, whose optimizers and modules share these names; ``step.model`` is kept for the parity tests."""
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    step.model = model
+    return step
+
+
 # ----------------------------------------------------------------------------------------------------------- MLP
 _MLP_SIZES = (784, 256, 256, 10)
 _MLP_BATCH = 128
@@ -135,13 +148,7 @@ def _mlp_step(optimizer_name: str) -> Callable[[str], Step]:
             x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
             loss_fn = torch.nn.functional.cross_entropy
 
-        def step():
-            opt.zero_grad()
-            loss_fn(model(x), y).backward()
-            opt.step()
-
-        step.model = model  # for the parity tests
-        return step
+        return _training_step(model, opt, loss_fn, x, y)
 
     return build
 
@@ -237,13 +244,7 @@ def _small_cnn_step(library: str) -> Step:
         opt = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
         x, y, loss_fn = torch.from_numpy(x_np), torch.from_numpy(y_np), torch.nn.functional.cross_entropy
 
-    def step():
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    step.model = model  # for the parity tests
-    return step
+    return _training_step(model, opt, loss_fn, x, y)
 
 
 def workloads() -> list[Workload]:
