@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from neurones.lab.statistics import bootstrap_stderr, log10_ratio_of_means, mean_and_stderr, ratio_of_means
+from neurones.lab.statistics import (
+    bootstrap_stderr,
+    log10_ratio_of_means,
+    loglog_slope,
+    mean_and_stderr,
+    ratio_of_means,
+)
 
 
 def test_mean_and_stderr():
@@ -38,3 +44,24 @@ def test_log10_ratio_handles_huge_values():
     value, stderr = log10_ratio_of_means(a, b, np.random.default_rng(0))
     assert value == pytest.approx(600 + math.log10(2), rel=1e-12)
     assert stderr > 0
+
+
+def test_loglog_slope_of_an_exact_power_law():
+    x = np.array([2.0, 16, 64, 256, 1024])
+    slope, stderr = loglog_slope(x, 3.0 * x**-1.0)
+    assert slope == pytest.approx(-1.0, abs=1e-12) and stderr == pytest.approx(0.0, abs=1e-12)
+
+
+def test_loglog_slope_stderr_is_the_ols_one():
+    rng = np.random.default_rng(0)
+    x = np.geomspace(1, 1000, 8)
+    y = x**0.5 * np.exp(0.1 * rng.standard_normal(8))
+    slope, stderr = loglog_slope(x, y)
+    fit = np.polyfit(np.log(x), np.log(y), 1, cov=True)
+    assert slope == pytest.approx(fit[0][0], rel=1e-10)
+    assert stderr == pytest.approx(np.sqrt(fit[1][0, 0]), rel=1e-10)
+
+
+def test_loglog_slope_refuses_non_positive_values():
+    with pytest.raises(ValueError, match="positive"):
+        loglog_slope([1, 2, 3], [1, 0, 2])

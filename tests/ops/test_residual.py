@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.special import erf
 
 import neurones as nr
 from neurones.errors import ShapeError
@@ -19,6 +20,7 @@ def reference(h, V, W, alpha, activation, slope):
         "relu": np.maximum(u, 0),
         "leaky_relu": np.where(u > 0, u, slope * u),
         "tanh": np.tanh(u),
+        "gelu": u * 0.5 * (1 + erf(u / np.sqrt(2))),
         "identity": u,
     }[activation]
     return h + alpha * r @ V.T
@@ -33,19 +35,40 @@ def test_forward_matches_definition(rng, activation, with_inner):
     np.testing.assert_allclose(out.data, reference(h, V, W, 0.3, activation, 0.2), rtol=1e-12)
 
 
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_rectangular_block_matches_definition(rng, activation):
+    h, V, W = rng.standard_normal((5, 3)), rng.standard_normal((3, 7)), rng.standard_normal((7, 3))
+    out = residual_block(nr.tensor(h), nr.tensor(V), nr.tensor(W), 0.25, activation, 0.2)
+    np.testing.assert_allclose(out.data, reference(h, V, W, 0.25, activation, 0.2), rtol=1e-12)
+
+
+def test_gelu_block_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    h, V, W = rng.standard_normal((6, 4)), rng.standard_normal((4, 8)), rng.standard_normal((8, 4))
+    g = rng.standard_normal((6, 4))
+    ours = [nr.tensor(a, requires_grad=True) for a in (h, V, W)]
+    residual_block(*ours, alpha=0.5, activation="gelu").backward(g)
+    theirs = [torch.tensor(a, requires_grad=True) for a in (h, V, W)]
+    th, tV, tW = theirs
+    (th + 0.5 * torch.nn.functional.gelu(th @ tW.T) @ tV.T).backward(torch.tensor(g))
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 @given(
     n=st.integers(1, 4),
     d=st.integers(1, 5),
+    m=st.integers(1, 5),
     activation=st.sampled_from(ACTIVATIONS),
     with_inner=st.booleans(),
     alpha=st.floats(0.05, 2.0),
     seed=st.integers(0, 1000),
 )
-def test_gradcheck(n, d, activation, with_inner, alpha, seed):
+def test_gradcheck(n, d, m, activation, with_inner, alpha, seed):
     rng = np.random.default_rng(seed)
-    h, V = randn_leaf(rng, n, d), randn_leaf(rng, d, d)
+    h, V = randn_leaf(rng, n, d), randn_leaf(rng, d, m if with_inner else d)
     if with_inner:
-        W = randn_leaf(rng, d, d)
+        W = randn_leaf(rng, m, d)
         assert nr.gradcheck(lambda h, V, W: residual_block(h, V, W, alpha, activation, 0.3), (h, V, W))
     else:
         assert nr.gradcheck(lambda h, V: residual_block(h, V, None, alpha, activation, 0.3), (h, V))
@@ -62,6 +85,8 @@ def test_float32_stays_float32(rng):
 def test_shape_errors_name_the_op():
     with pytest.raises(ShapeError, match=r"residual_block.*\(3, 5\)"):
         residual_block(nr.ones(2, 4), nr.ones(3, 5))
+    with pytest.raises(ShapeError, match=r"V \(q, m\) and W \(m, q\).*W \(6, 4\)"):
+        residual_block(nr.ones(2, 4), nr.ones(4, 5), nr.ones(6, 4))
 
 
 def test_unknown_activation():

@@ -52,3 +52,23 @@ def log10_ratio_of_means(a: np.ndarray, b: np.ndarray, rng: np.random.Generator)
         return float(log_mean(x) - log_mean(y))
 
     return log_ratio(log_a, log_b), bootstrap_stderr(log_ratio, [log_a, log_b], rng)
+
+
+def loglog_slope(x, y) -> tuple[float, float]:
+    """The least-squares slope of log y against log x, and its standard error.
+
+    The standard error is the textbook one of ordinary least squares, s/√Σ(log xᵢ − mean)², with s² the residual
+    variance on n − 2 degrees of freedom: it measures how far the points stray from a power law (0 with two points
+    or on an exact power law). Positive x and y are required.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.size < 2 or np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("loglog_slope needs at least two positive (x, y) pairs of equal shape")
+    log_x, log_y = np.log(x), np.log(y)
+    centred = log_x - log_x.mean()
+    spread = float(centred @ centred)
+    slope = float(centred @ (log_y - log_y.mean()) / spread)
+    if x.size == 2:
+        return slope, 0.0
+    residuals = log_y - log_y.mean() - slope * centred
+    return slope, math.sqrt(float(residuals @ residuals) / (x.size - 2) / spread)

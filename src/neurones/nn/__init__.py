@@ -7,7 +7,7 @@
 import sys
 
 from neurones import functional
-from neurones.nn import init
+from neurones.nn import depth_functions, init
 from neurones.nn.activation import (
     ELU,
     GELU,
@@ -25,10 +25,12 @@ from neurones.nn.activation import (
 )
 from neurones.nn.containers import ModuleDict, ModuleList, Sequential
 from neurones.nn.conv import Conv1d, Conv2d
+from neurones.nn.depth_functions import ConstantInDepth, GaussianProcessInDepth, iid_in_depth
 from neurones.nn.dropout import Dropout, Dropout2d
 from neurones.nn.linear import Flatten, Identity, Linear
 from neurones.nn.module import IncompatibleKeys, Module
 from neurones.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from neurones.nn.ode_resnet import ODEResidualBlock, ODEResNet
 from neurones.nn.parameter import Parameter
 from neurones.nn.pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from neurones.nn.residual import ResBlock, Residual, StochasticDepth, expected_depth, linear_decay_survival
@@ -48,11 +50,13 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Clip",
+    "ConstantInDepth",
     "Conv1d",
     "Conv2d",
     "Dropout",
     "Dropout2d",
     "Flatten",
+    "GaussianProcessInDepth",
     "GroupNorm",
     "Hardtanh",
     "Identity",
@@ -66,6 +70,8 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "ODEResNet",
+    "ODEResidualBlock",
     "Parameter",
     "ReLU",
     "ResBlock",
@@ -79,8 +85,10 @@ __all__ = [
     "Softplus",
     "StochasticDepth",
     "Tanh",
+    "depth_functions",
     "expected_depth",
     "functional",
+    "iid_in_depth",
     "init",
     "linear_decay_survival",
 ]

@@ -8,23 +8,36 @@ activation, the scaling, the sum); fused, it costs one, and the backward is four
 
     ∂L/∂V = α gᵀ r,   δ = α (g V) ⊙ σ′(u),   ∂L/∂W = δᵀ h,   ∂L/∂h = g + δ W
 
-For ``res-1`` there is no inner matrix (u = h, so ∂L/∂h = g + δ). Supported σ: ``relu`` (σ′(0) = 0),
-``leaky_relu`` (slope ``negative_slope`` for u < 0, 1 for u > 0, and ``negative_slope`` at 0 as in PyTorch),
-``tanh`` and ``identity``.
+For ``res-1`` there is no inner matrix (u = h, so ∂L/∂h = g + δ). With an inner matrix the block may be
+rectangular, V ∈ R^{q×m} and W ∈ R^{m×q} (the two-layer-perceptron residuals of the neural-ODE papers).
+Supported σ: ``relu`` (σ′(0) = 0), ``leaky_relu`` (slope ``negative_slope`` for u < 0, 1 for u > 0, and
+``negative_slope`` at 0 as in PyTorch), ``tanh``, ``gelu`` (u Φ(u), σ′(u) = Φ(u) + u φ(u), smooth) and
+``identity``.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy.special import erf
 
 from neurones.autodiff.function import Function
 from neurones.errors import ShapeError
 
-ACTIVATIONS = ("relu", "leaky_relu", "tanh", "identity")
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "gelu", "identity")
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
 def _activate(u: np.ndarray, activation: str, negative_slope: float) -> np.ndarray:
-    """σ(u), computed in place into ``u`` (a fresh product nobody else holds)."""
+    """σ(u), computed in place into ``u`` (a fresh product nobody else holds) except for GELU, whose derivative
+    needs u itself."""
+    if activation == "gelu":
+        cdf = erf(u * _SQRT_HALF)
+        cdf += 1
+        cdf *= 0.5
+        return np.multiply(u, cdf, out=cdf)
     if activation == "relu":
         return np.maximum(u, 0, out=u)
     if activation == "leaky_relu":
@@ -34,8 +47,25 @@ def _activate(u: np.ndarray, activation: str, negative_slope: float) -> np.ndarr
     return u
 
 
-def _times_derivative(d: np.ndarray, r: np.ndarray, activation: str, negative_slope: float) -> np.ndarray:
-    """δ ⊙ σ′(u), expressed through r = σ(u) (which is what forward kept), in place into ``d``."""
+def activation_function(activation: str, negative_slope: float = 0.01):
+    """σ as a plain function of arrays (a fresh result; the argument is left alone), for code outside the graph."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    return lambda u: _activate(np.array(u, copy=True), activation, negative_slope)
+
+
+def _times_derivative(d: np.ndarray, u: np.ndarray, r: np.ndarray, activation: str,
+                      negative_slope: float) -> np.ndarray:
+    """δ ⊙ σ′(u), in place into ``d``; through r = σ(u) where σ′ can be read from it (u is kept only for GELU)."""
+    if activation == "gelu":
+        cdf = erf(u * _SQRT_HALF)
+        cdf += 1
+        cdf *= 0.5
+        slope = np.exp(u * u * -0.5)
+        slope *= _INV_SQRT_2PI
+        slope *= u
+        slope += cdf
+        return np.multiply(d, slope, out=d)
     if activation == "relu":
         return np.multiply(d, r > 0, out=d)
     if activation == "leaky_relu":
@@ -58,19 +88,30 @@ def _transposed(M: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(M.T) if M.size <= SMALL_WEIGHT else M.T
 
 
+def _check_shapes(h: np.ndarray, V: np.ndarray, W: np.ndarray | None) -> None:
+    if W is None:
+        fits = h.ndim == 2 and V.shape == (h.shape[1], h.shape[1])
+        expected = "h (N, q) and V (q, q)"
+    else:
+        fits = h.ndim == 2 and V.ndim == 2 and W.shape == (V.shape[1], h.shape[1]) and V.shape[0] == h.shape[1]
+        expected = "h (N, q), V (q, m) and W (m, q)"
+    if not fits:
+        shapes = f"h {h.shape}, V {V.shape}" + ("" if W is None else f", W {W.shape}")
+        raise ShapeError(f"residual_block: needs {expected}, got {shapes}")
+
+
 class ResidualBlock(Function):
     """y = h + α V σ(W h) (``W`` given) or y = h + α V σ(h) (``W`` is None: the res-1 block)."""
 
     def forward(self, h, V, W=None, *, alpha, activation, negative_slope):
-        if h.ndim != 2 or V.shape != (h.shape[1], h.shape[1]) or (W is not None and W.shape != V.shape):
-            shapes = f"h {h.shape}, V {V.shape}" + ("" if W is None else f", W {W.shape}")
-            raise ShapeError(f"residual_block: needs h (N, d) and square (d, d) weights, got {shapes}")
+        _check_shapes(h, V, W)
         u = h @ _transposed(W) if W is not None else h.copy()
         r = _activate(u, activation, negative_slope)
         y = r @ _transposed(V)
         y *= alpha
         y += h
         self.h, self.V, self.W, self.r = h, V, W, r
+        self.u = u if activation == "gelu" else None
         self.alpha, self.activation, self.negative_slope = alpha, activation, negative_slope
         return y
 
@@ -78,7 +119,7 @@ class ResidualBlock(Function):
         parents = self.parents
         ga = g * self.alpha
         grad_V = ga.T @ self.r if parents[1] is not None else None
-        delta = _times_derivative(ga @ self.V, self.r, self.activation, self.negative_slope)
+        delta = _times_derivative(ga @ self.V, self.u, self.r, self.activation, self.negative_slope)
         if self.W is None:
             grad_h = delta
             grad_h += g
@@ -94,8 +135,8 @@ class ResidualBlock(Function):
 def residual_block(h, V, W=None, alpha: float = 1.0, activation: str = "relu", negative_slope: float = 0.01):
     """One fused residual block ``h + alpha · V σ(W h)`` on a batch ``h`` of shape (N, d).
 
-    ``W=None`` gives the res-1 block ``h + alpha · V σ(h)``. ``activation`` is one of ``relu``, ``leaky_relu``,
-    ``tanh``, ``identity``.
+    ``W=None`` gives the res-1 block ``h + alpha · V σ(h)`` (V square); otherwise V is (q, m) and W is (m, q).
+    ``activation`` is one of ``relu``, ``leaky_relu``, ``tanh``, ``gelu``, ``identity``.
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"residual_block: activation must be one of {ACTIVATIONS}, got {activation!r}")

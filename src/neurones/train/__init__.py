@@ -2,6 +2,7 @@
 
 from neurones.train.callbacks import Callback, Checkpoint, EarlyStopping, LambdaCallback, ProgressBar
 from neurones.train.checkpoint import load_checkpoint, module_generators, read_checkpoint, save_checkpoint
+from neurones.train.gradient_flow import FlowHistory, gradient_flow
 from neurones.train.history import History
 from neurones.train.loop import evaluate, fit
 from neurones.train.metrics import accuracy
@@ -11,6 +12,7 @@ __all__ = [
     "Callback",
     "Checkpoint",
     "EarlyStopping",
+    "FlowHistory",
     "History",
     "LambdaCallback",
     "ProgressBar",
@@ -18,6 +20,7 @@ __all__ = [
     "accuracy",
     "evaluate",
     "fit",
+    "gradient_flow",
     "load_checkpoint",
     "module_generators",
     "read_checkpoint",
