@@ -40,7 +40,7 @@ def test_initializations(rng):
     net = ODEResNet(4, 4, 3, 4, depth=6, V_init="zero", W_init="constant", std=2.0, rng=0, dtype=np.float64)
     V, W = net.stacked_weights()
     assert V.shape == (6, 4, 3) and W.shape == (6, 3, 4)
-    assert np.all(V == 0) and np.all(W == W[0]) and W.std() == pytest.approx(2.0, rel=0.5)
+    assert np.all(V == 0) and np.all(W[0] == W) and W.std() == pytest.approx(2.0, rel=0.5)
     iid = ODEResNet(4, 4, 3, 4, depth=6, V_init="iid", W_init="iid", rng=0).stacked_weights()[1]
     assert not np.allclose(iid[0], iid[1])
     gp = ODEResNet(4, 4, 3, 4, depth=64, V_init="gp", W_init="gp", bandwidth=0.3, rng=0).stacked_weights()[0]
