@@ -171,6 +171,7 @@ def bench(ctx: typer.Context) -> None:
 
 
 def _print_run(run: Run) -> None:
+    from neurones.lab.result import skip_reason
     from neurones.report.html import format_measurement, summary_line
 
     claims = run.record["claims"]
@@ -179,6 +180,9 @@ def _print_run(run: Run) -> None:
         f"{run.name} ({run.record['scale']}, seed {run.record['seed']}, {run.record['elapsed_s']:.1f} s) → "
         f"{run.directory}: {summary_line(len(claims), held)}"
     )
+    reason = skip_reason(run.record["tables"])
+    if reason is not None:
+        typer.echo(f"  SKIPPED  {reason}")
     for claim in claims:
         verdict = "PASS" if claim["holds"] else "FAIL"
         measured = format_measurement(claim["measured"], claim["stderr"])

@@ -11,6 +11,7 @@ from neurones.analysis.neural_ode import (
     PiecewiseLinearInDepth,
     distance_to_neural_ode,
     integrate_neural_ode,
+    layer_steps,
     network_roughness,
     neural_ode_output,
     pl_ratio,
@@ -27,6 +28,14 @@ def test_roughness_of_a_ramp_is_its_step():
     jump = stack.copy()
     jump[3] += 10.0  # the largest step wins, not the sum
     assert roughness(jump) == pytest.approx(np.linalg.norm(step + 10.0))
+
+
+def test_layer_steps():
+    weights = np.zeros((4, 2, 2))
+    weights[1] = 3.0  # Z_2 − Z_1: four entries of 3, norm 6
+    weights[2] = np.array([[3.0, 3.0], [3.0, 9.0]])  # Z_3 − Z_2: one entry of 6
+    weights[3] = weights[2]  # Z_4 = Z_3
+    np.testing.assert_allclose(layer_steps(weights), [6.0, 6.0, 0.0])
 
 
 def test_network_roughness_takes_the_larger_of_V_and_W():

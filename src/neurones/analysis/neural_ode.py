@@ -30,13 +30,17 @@ from neurones.ops.residual import activation_function
 WeightFunction = Callable[[np.ndarray], np.ndarray]
 
 
+def layer_steps(weights: np.ndarray) -> np.ndarray:
+    """‖Z_{k+1} − Z_k‖_F for k = 1, …, L − 1, over a stack ``weights`` of shape (L, …)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    steps = np.diff(weights, axis=0).reshape(max(weights.shape[0] - 1, 0), max(weights[0].size, 1))
+    return np.linalg.norm(steps, axis=1)
+
+
 def roughness(weights: np.ndarray) -> float:
     """max_k ‖Z_{k+1} − Z_k‖_F over a stack ``weights`` of shape (L, …); 0 for a single layer."""
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.shape[0] < 2:
-        return 0.0
-    steps = np.diff(weights, axis=0).reshape(weights.shape[0] - 1, -1)
-    return float(np.sqrt(np.einsum("ij,ij->i", steps, steps)).max())
+    steps = layer_steps(weights)
+    return float(steps.max()) if steps.size else 0.0
 
 
 def network_roughness(model: ODEResNet) -> float:

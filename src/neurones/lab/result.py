@@ -2,6 +2,10 @@
 
 Figures are ``matplotlib.figure.Figure`` objects made without pyplot (no global figure registry, no display: the
 Agg canvas renders them to PNG), so experiments can run in worker processes and in tests without leaking figures.
+
+An experiment that cannot run here (its data set is not on this machine) returns a *skipped* Result: no claims, no
+figures, and the reason in the one-row table ``skipped`` = ``[{"reason": ...}]``, which keeps the results.json
+schema unchanged; :func:`skip_reason` reads it back from a results.json record and the report shows it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from matplotlib.figure import Figure
 from neurones.lab.claims import Claim
 
 _FIGURE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+SKIPPED_TABLE = "skipped"
 
 
 @dataclass
@@ -38,6 +43,8 @@ class Result:
 
     def claim(self, claim: Claim) -> Claim:
         """Record a claim; ids must be unique within a run, since reports and tests refer to them."""
+        if self.skipped is not None:
+            raise ValueError(f"claim {claim.id!r}: a skipped result makes no claims")
         if any(existing.id == claim.id for existing in self.claims):
             raise ValueError(f"claim id {claim.id!r} is already used in this result")
         self.claims.append(claim)
@@ -45,12 +52,30 @@ class Result:
 
     def table(self, name: str, records: list[dict]) -> None:
         """Record a table: a list of flat records (``{"depth": 10, "mean": 0.3}``), stored in results.json."""
+        if name == SKIPPED_TABLE:
+            raise ValueError(f"the table name {SKIPPED_TABLE!r} is reserved for Result.skip")
         if name in self.tables:
             raise ValueError(f"table {name!r} is already used in this result")
         self.tables[name] = list(records)
 
+    def skip(self, reason: str) -> None:
+        """Mark the run as skipped for ``reason`` (say what is missing and how to provide it); it must hold no claims
+        or figures yet, and can make none afterwards."""
+        if not reason:
+            raise ValueError("a skipped result needs a reason")
+        if self.claims or self.figures or self.skipped is not None:
+            raise ValueError("a result that already holds claims or figures, or is skipped, cannot be skipped")
+        self.tables[SKIPPED_TABLE] = [{"reason": reason}]
+
+    @property
+    def skipped(self) -> str | None:
+        """The reason this run was skipped, or ``None`` for a run that ran."""
+        return skip_reason(self.tables)
+
     def figure(self, name: str, caption: str, figsize: tuple[float, float] = (6.4, 4.0)) -> Figure:
         """A new figure saved as ``figures/<name>.png`` with ``caption``; draw on ``fig.subplots()``."""
+        if self.skipped is not None:
+            raise ValueError(f"figure {name!r}: a skipped result has no figures")
         if not _FIGURE_NAME.match(name):
             raise ValueError(f"figure name {name!r} must be lowercase letters, digits, '-' or '_'")
         if any(existing.name == name for existing in self.figures):
@@ -58,6 +83,12 @@ class Result:
         fig = Figure(figsize=figsize, layout="constrained")
         self.figures.append(CaptionedFigure(name, fig, caption))
         return fig
+
+
+def skip_reason(tables: dict[str, list[dict]]) -> str | None:
+    """The reason recorded by :meth:`Result.skip` in a Result's (or a results.json record's) tables, else ``None``."""
+    rows = tables.get(SKIPPED_TABLE)
+    return str(rows[0]["reason"]) if rows else None
 
 
 def to_jsonable(value: Any) -> Any:

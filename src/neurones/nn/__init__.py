@@ -30,6 +30,7 @@ from neurones.nn.dropout import Dropout, Dropout2d
 from neurones.nn.linear import Flatten, Identity, Linear
 from neurones.nn.module import IncompatibleKeys, Module
 from neurones.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from neurones.nn.ode_conv_resnet import ODEConvBlock, ODEConvResNet
 from neurones.nn.ode_resnet import ODEResidualBlock, ODEResNet
 from neurones.nn.parameter import Parameter
 from neurones.nn.pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
@@ -70,6 +71,8 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "ODEConvBlock",
+    "ODEConvResNet",
     "ODEResNet",
     "ODEResidualBlock",
     "Parameter",

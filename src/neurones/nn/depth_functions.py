@@ -27,6 +27,7 @@ The *i.i.d.* initialization (:func:`iid_in_depth`) draws every V_k, W_k independ
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -91,3 +92,32 @@ class GaussianProcessInDepth:
 def iid_in_depth(shape: tuple[int, ...], depth: int, std: float = 1.0, rng: Seed = None) -> np.ndarray:
     """``depth`` matrices with all entries i.i.d. N(0, std²): shape (depth, *shape), float64."""
     return as_generator(rng).standard_normal((depth, *shape)) * float(std)
+
+
+WEIGHT_INITS = ("iid", "constant", "gp", "zero")
+WeightInit = str | Callable[[np.ndarray], np.ndarray]
+
+
+def weights_in_depth(init: WeightInit, shape: tuple[int, ...], depth: int, std: float = 1.0, bandwidth: float = 0.25,
+                     rng: Seed = None, owner: str = "weights_in_depth") -> np.ndarray:
+    """The L weights Z_1, …, Z_L (shape (L, *shape), float64) of one initialization scheme.
+
+    ``init`` is ``"iid"``, ``"constant"`` (:class:`ConstantInDepth`), ``"gp"`` (:class:`GaussianProcessInDepth`
+    of ``bandwidth``), ``"zero"``, or a weight function s ↦ weights evaluated at s = k/L. ``owner`` names the
+    caller in error messages.
+    """
+    gen = as_generator(rng)
+    if callable(init):
+        values = np.asarray(init(depth_grid(depth)), dtype=np.float64)
+        if values.shape != (depth, *shape):
+            raise ValueError(f"{owner}: a weight function must give shape {(depth, *shape)}, got {values.shape}")
+        return values
+    if init == "iid":
+        return iid_in_depth(shape, depth, std, gen)
+    if init == "constant":
+        return ConstantInDepth(shape, std, gen)(depth_grid(depth))
+    if init == "gp":
+        return GaussianProcessInDepth(shape, std, bandwidth, gen)(depth_grid(depth))
+    if init == "zero":
+        return np.zeros((depth, *shape))
+    raise ValueError(f"{owner}: a weight initialization is one of {WEIGHT_INITS} or a callable, got {init!r}")

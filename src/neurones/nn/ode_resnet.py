@@ -23,43 +23,20 @@ Every block is one fused graph node (:func:`neurones.ops.residual.residual_block
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
 from neurones.autodiff.tensor import Tensor
 from neurones.backend import DEFAULT_DTYPE, Seed, as_dtype, as_generator
 from neurones.nn.containers import ModuleList
-from neurones.nn.depth_functions import ConstantInDepth, GaussianProcessInDepth, depth_grid, iid_in_depth
+from neurones.nn.depth_functions import WeightInit, weights_in_depth
 from neurones.nn.module import Module
 from neurones.nn.parameter import Parameter
 from neurones.ops.linear import linear
 from neurones.ops.residual import residual_block
 
 ODE_ACTIVATIONS = ("gelu", "tanh", "relu", "identity")
-WEIGHT_INITS = ("iid", "constant", "gp", "zero")
 MAPS = ("identity", "random")
-
-WeightInit = str | Callable[[np.ndarray], np.ndarray]
-
-
-def depth_weights(init: WeightInit, shape: tuple[int, int], depth: int, std: float, bandwidth: float,
-                  rng: np.random.Generator) -> np.ndarray:
-    """The L matrices Z_1, …, Z_L (shape (L, *shape), float64) of one initialization scheme."""
-    if callable(init):
-        values = np.asarray(init(depth_grid(depth)), dtype=np.float64)
-        if values.shape != (depth, *shape):
-            raise ValueError(f"ODEResNet: a weight function must give shape {(depth, *shape)}, got {values.shape}")
-        return values
-    if init == "iid":
-        return iid_in_depth(shape, depth, std, rng)
-    if init == "constant":
-        return ConstantInDepth(shape, std, rng)(depth_grid(depth))
-    if init == "gp":
-        return GaussianProcessInDepth(shape, std, bandwidth, rng)(depth_grid(depth))
-    if init == "zero":
-        return np.zeros((depth, *shape))
-    raise ValueError(f"ODEResNet: a weight initialization is one of {WEIGHT_INITS} or a callable, got {init!r}")
 
 
 class ODEResidualBlock(Module):
@@ -120,14 +97,15 @@ class ODEResNet(Module):
         dtype = DEFAULT_DTYPE if dtype is None else as_dtype(dtype)
         self.depth, self.width, self.inner_width, self.activation = depth, width, inner_width, activation
         self.A = self._map(embedding, (width, in_features), train_embedding, gen, dtype)
-        Vs = depth_weights(V_init, (width, inner_width), depth, std, bandwidth, gen).astype(dtype)
-        Ws = depth_weights(W_init, (inner_width, width), depth, std, bandwidth, gen).astype(dtype)
+        Vs = weights_in_depth(V_init, (width, inner_width), depth, std, bandwidth, gen, "ODEResNet").astype(dtype)
+        Ws = weights_in_depth(W_init, (inner_width, width), depth, std, bandwidth, gen, "ODEResNet").astype(dtype)
         self.blocks = ModuleList(ODEResidualBlock(V, W, depth, activation) for V, W in zip(Vs, Ws, strict=True))
         self.B = self._map(readout, (out_features, width), train_readout, gen, dtype)
 
     @staticmethod
     def _map(kind: str, shape: tuple[int, int], trainable: bool, rng: np.random.Generator, dtype) -> Parameter | None:
-        """None for the identity; otherwise entries N(0, 1/fan_in), so that ‖A x‖ ≈ ‖x‖ on average."""
+        """None for the identity; otherwise entries N(0, 1/fan_in), so that every coordinate of A x has variance
+        ‖x‖²/fan_in (E‖A x‖² = (fan_out/fan_in)‖x‖²)."""
         if kind == "identity":
             return None
         values = (rng.standard_normal(shape) / math.sqrt(shape[1])).astype(dtype)

@@ -30,14 +30,18 @@ _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
+def _gelu_parts(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Φ(u), u Φ(u)): the backward needs Φ(u) again, and erf is the costly part of GELU."""
+    cdf = erf(u * _SQRT_HALF)
+    cdf += 1
+    cdf *= 0.5
+    return cdf, u * cdf
+
+
 def _activate(u: np.ndarray, activation: str, negative_slope: float) -> np.ndarray:
-    """σ(u), computed in place into ``u`` (a fresh product nobody else holds) except for GELU, whose derivative
-    needs u itself."""
+    """σ(u), computed in place into ``u`` (a fresh product nobody else holds); GELU returns a new array."""
     if activation == "gelu":
-        cdf = erf(u * _SQRT_HALF)
-        cdf += 1
-        cdf *= 0.5
-        return np.multiply(u, cdf, out=cdf)
+        return _gelu_parts(u)[1]
     if activation == "relu":
         return np.maximum(u, 0, out=u)
     if activation == "leaky_relu":
@@ -54,13 +58,11 @@ def activation_function(activation: str, negative_slope: float = 0.01):
     return lambda u: _activate(np.array(u, copy=True), activation, negative_slope)
 
 
-def _times_derivative(d: np.ndarray, u: np.ndarray, r: np.ndarray, activation: str,
-                      negative_slope: float) -> np.ndarray:
-    """δ ⊙ σ′(u), in place into ``d``; through r = σ(u) where σ′ can be read from it (u is kept only for GELU)."""
+def _times_derivative(d: np.ndarray, r: np.ndarray, activation: str, negative_slope: float,
+                      gelu_parts: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """δ ⊙ σ′(u), in place into ``d``; through r = σ(u) where σ′ can be read from it, through (u, Φ(u)) for GELU."""
     if activation == "gelu":
-        cdf = erf(u * _SQRT_HALF)
-        cdf += 1
-        cdf *= 0.5
+        u, cdf = gelu_parts
         slope = np.exp(u * u * -0.5)
         slope *= _INV_SQRT_2PI
         slope *= u
@@ -106,12 +108,16 @@ class ResidualBlock(Function):
     def forward(self, h, V, W=None, *, alpha, activation, negative_slope):
         _check_shapes(h, V, W)
         u = h @ _transposed(W) if W is not None else h.copy()
-        r = _activate(u, activation, negative_slope)
+        if activation == "gelu":
+            cdf, r = _gelu_parts(u)
+            self.gelu_parts = (u, cdf)
+        else:
+            r = _activate(u, activation, negative_slope)
+            self.gelu_parts = None
         y = r @ _transposed(V)
         y *= alpha
         y += h
         self.h, self.V, self.W, self.r = h, V, W, r
-        self.u = u if activation == "gelu" else None
         self.alpha, self.activation, self.negative_slope = alpha, activation, negative_slope
         return y
 
@@ -119,7 +125,7 @@ class ResidualBlock(Function):
         parents = self.parents
         ga = g * self.alpha
         grad_V = ga.T @ self.r if parents[1] is not None else None
-        delta = _times_derivative(ga @ self.V, self.u, self.r, self.activation, self.negative_slope)
+        delta = _times_derivative(ga @ self.V, self.r, self.activation, self.negative_slope, self.gelu_parts)
         if self.W is None:
             grad_h = delta
             grad_h += g

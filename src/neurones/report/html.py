@@ -16,6 +16,7 @@ from typing import Any
 import neurones
 from neurones.errors import LabError
 from neurones.lab.registry import get_experiment
+from neurones.lab.result import SKIPPED_TABLE, skip_reason
 from neurones.lab.runner import Run
 
 MAX_TABLE_ROWS = 500
@@ -41,16 +42,18 @@ figcaption { color: #333; font-size: .92rem; margin-top: .3rem; }
 details { margin: .6rem 0; }
 summary { cursor: pointer; color: #333; }
 code { font-size: .9em; }
+.skipped { background: #fff6da; border-left: 4px solid #c99a06; padding: .4rem .7rem; }
 """
 
 
 def render_report(runs: Sequence[Run], title: str = "neurones — laboratory report") -> str:
-    """The HTML page for ``runs``: a summary line "N claims, K hold, M fail", the claims table, then one section per
-    experiment (metadata, config, figures with captions, tables)."""
+    """The HTML page for ``runs``: a summary line "N claims, K hold, M fail", the skipped experiments and why, the
+    claims table, then one section per experiment (metadata, config, figures with captions, tables)."""
     claims = [(run, claim) for run in runs for claim in run.record["claims"]]
     holding = sum(1 for _, claim in claims if claim["holds"])
     generated = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     scales = sorted({run.record["scale"] for run in runs})
+    skipped = [run for run in runs if skip_reason(run.record["tables"]) is not None]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -62,8 +65,10 @@ def render_report(runs: Sequence[Run], title: str = "neurones — laboratory rep
         "<body>",
         f"<h1>{_text(title)}</h1>",
         f'<p class="summary">{summary_line(len(claims), holding)}</p>',
-        f'<p class="meta">{len(runs)} experiment{"s" if len(runs) != 1 else ""}, scale {_text(", ".join(scales))}; '
+        f'<p class="meta">{len(runs)} experiment{"s" if len(runs) != 1 else ""}'
+        f"{f' ({len(skipped)} skipped)' if skipped else ''}, scale {_text(', '.join(scales))}; "
         f"neurones {_text(neurones.__version__)}; generated {generated}.</p>",
+        *(_skipped_line(run) for run in skipped),
         '<section id="claims">',
         "<h2>Claims</h2>",
         _claims_table(claims),
@@ -127,6 +132,9 @@ def _experiment_section(run: Run) -> str:
     ]
     if source:
         parts.append(f'<p class="source">Source: {_text(source)}</p>')
+    reason = skip_reason(record["tables"])
+    if reason is not None:
+        parts.append(f'<p class="skipped"><strong>Skipped</strong> (no claims): {_text(reason)}</p>')
     parts.append(_details("config", _records_table([record["config"]])))
     for relative in record["figures"]:
         caption = run.captions.get(relative, "")
@@ -137,11 +145,20 @@ def _experiment_section(run: Run) -> str:
             "</figure>"
         )
     for name, records in record["tables"].items():
+        if name == SKIPPED_TABLE:
+            continue
         shown = records[:MAX_TABLE_ROWS]
         note = "" if len(shown) == len(records) else f", first {len(shown)} shown"
         parts.append(_details(f"table {name} ({len(records)} rows{note})", _records_table(shown)))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _skipped_line(run: Run) -> str:
+    return (
+        f'<p class="skipped"><a href="#{_anchor(run)}"><code>{_text(run.name)}</code></a> skipped: '
+        f"{_text(skip_reason(run.record['tables']))}</p>"
+    )
 
 
 def _title_and_source(name: str) -> tuple[str, str]:
