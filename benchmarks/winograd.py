@@ -54,6 +54,10 @@ benchmarks/RESULTS.md); Winograd's transforms alone take 10.9 ms on one thread, 
 perfectly (≥ 3.8 ms) it cannot go below ≈ 14.7 ms: at most 6% faster there, far from the 11.7 ms target, and
 slower on the small CNN's convolutions at one thread already.
 
+Measured afterwards on the quiet machine at the default two BLAS threads (``--threads 2``, medians): conv shape
+im2col 15.2 ms, Winograd 17.9 ms (transforms stay single-threaded: 10.3 ms); small CNN conv 2, 8.0 against
+13.4 ms; conv 1, 4.2 against 18.8 ms. Winograd loses everywhere, so ``conv2d`` keeps im2col.
+
 Max relative error in float32 against float64 (max |err| / max |truth|; y, dx, dw, db): conv shape, im2col 4.5e-7,
 2.0e-7, 3.6e-7, 3.7e-7 and Winograd 2.0e-7, 2.7e-7, 3.5e-7, 2.1e-7; 14×14 shape, im2col 5.5e-7, 1.6e-7, 3.7e-7,
 5.1e-7 and Winograd 2.5e-7, 2.5e-7, 2.6e-7, 3.5e-7: the same order (F(2×2, 3×3) has no large coefficients).
