@@ -137,24 +137,34 @@ class ELU(Function):
         return (np.where(self.positive, g, g * (self.y + self.alpha)),)
 
 
+def normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Φ(x) = ½(1 + erf(x/√2)), the standard normal CDF, in a fresh array (GELU's costly part: erf)."""
+    cdf = erf(x * _SQRT_HALF)
+    cdf += 1
+    cdf *= 0.5
+    return cdf
+
+
+def gelu_slope(x: np.ndarray, cdf: np.ndarray) -> np.ndarray:
+    """GELU′(x) = Φ(x) + x φ(x), φ(x) = e^{−x²/2}/√(2π), in a fresh array, given ``cdf`` = Φ(x)."""
+    slope = np.exp(x * x * -0.5)
+    slope *= _INV_SQRT_2PI
+    slope *= x
+    slope += cdf
+    return slope
+
+
 class GELU(Function):
     """y = x Φ(x) with Φ(x) = ½(1 + erf(x/√2)) the standard normal CDF;  ∂L/∂x = g (Φ(x) + x φ(x)),
     φ(x) = e^{−x²/2}/√(2π). Smooth everywhere."""
 
     def forward(self, x):
         self.x = x
-        self.cdf = erf(x * _SQRT_HALF)
-        self.cdf += 1
-        self.cdf *= 0.5
+        self.cdf = normal_cdf(x)
         return x * self.cdf
 
     def backward(self, g):
-        x = self.x
-        pdf = np.exp(x * x * -0.5)
-        pdf *= _INV_SQRT_2PI
-        pdf *= x
-        pdf += self.cdf
-        return (g * pdf,)
+        return (g * gelu_slope(self.x, self.cdf),)
 
 
 class GELUTanh(Function):

@@ -17,24 +17,18 @@ Supported σ: ``relu`` (σ′(0) = 0), ``leaky_relu`` (slope ``negative_slope`` 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from scipy.special import erf
 
 from neurones.autodiff.function import Function
 from neurones.errors import ShapeError
+from neurones.ops.activations import gelu_slope, normal_cdf
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "gelu", "identity")
-_SQRT_HALF = math.sqrt(0.5)
-_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
 def _gelu_parts(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(Φ(u), u Φ(u)): the backward needs Φ(u) again, and erf is the costly part of GELU."""
-    cdf = erf(u * _SQRT_HALF)
-    cdf += 1
-    cdf *= 0.5
+    cdf = normal_cdf(u)
     return cdf, u * cdf
 
 
@@ -62,12 +56,7 @@ def _times_derivative(d: np.ndarray, r: np.ndarray, activation: str, negative_sl
                       gelu_parts: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
     """δ ⊙ σ′(u), in place into ``d``; through r = σ(u) where σ′ can be read from it, through (u, Φ(u)) for GELU."""
     if activation == "gelu":
-        u, cdf = gelu_parts
-        slope = np.exp(u * u * -0.5)
-        slope *= _INV_SQRT_2PI
-        slope *= u
-        slope += cdf
-        return np.multiply(d, slope, out=d)
+        return np.multiply(d, gelu_slope(*gelu_parts), out=d)
     if activation == "relu":
         return np.multiply(d, r > 0, out=d)
     if activation == "leaky_relu":
