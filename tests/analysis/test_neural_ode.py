@@ -10,6 +10,7 @@ import neurones as nr
 from neurones.analysis.neural_ode import (
     PiecewiseLinearInDepth,
     distance_to_neural_ode,
+    features_at_zero_V,
     integrate_neural_ode,
     layer_steps,
     network_roughness,
@@ -18,6 +19,7 @@ from neurones.analysis.neural_ode import (
     roughness,
 )
 from neurones.nn import ConstantInDepth, ODEResNet
+from neurones.ops.residual import activation_function
 
 
 def test_roughness_of_a_ramp_is_its_step():
@@ -121,3 +123,17 @@ def test_pl_ratio_needs_gradients():
     net = ODEResNet(3, 3, 4, 3, depth=2, rng=0)
     with pytest.raises(ValueError, match="call backward"):
         pl_ratio(net, 1.0)
+
+
+def test_features_at_zero_V_are_those_of_the_embedded_inputs(rng):
+    net = ODEResNet(5, 4, 3, 2, depth=3, V_init="zero", W_init="iid", embedding="random", readout="random", rng=0,
+                    dtype=np.float64)
+    x = rng.standard_normal((6, 5))
+    H, S = features_at_zero_V(net, x)
+    _, W = net.stacked_weights()
+    np.testing.assert_allclose(H, x @ net.A.data.T, rtol=1e-12)
+    gelu = activation_function("gelu")
+    for k in range(3):
+        np.testing.assert_allclose(S[k], gelu(H @ W[k].T), rtol=1e-12)
+    with pytest.raises(ValueError, match="V must be zero"):
+        features_at_zero_V(ODEResNet(4, 4, 3, 4, depth=2, V_init="iid", rng=0), x[:, :4])

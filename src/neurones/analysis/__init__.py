@@ -3,6 +3,7 @@
 from neurones.analysis.neural_ode import (
     PiecewiseLinearInDepth,
     distance_to_neural_ode,
+    features_at_zero_V,
     integrate_neural_ode,
     network_roughness,
     neural_ode_output,
@@ -17,6 +18,7 @@ __all__ = [
     "PiecewiseLinearInDepth",
     "ResidualTrajectory",
     "distance_to_neural_ode",
+    "features_at_zero_V",
     "integrate_neural_ode",
     "layer_statistics",
     "network_roughness",

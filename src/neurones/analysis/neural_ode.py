@@ -118,6 +118,19 @@ def distance_to_neural_ode(model: ODEResNet, x, V: WeightFunction | None = None,
     return float(np.linalg.norm(F_L - F_inf, axis=1).max())
 
 
+def features_at_zero_V(model: ODEResNet, x) -> tuple[np.ndarray, np.ndarray]:
+    """(H, S) for a network whose V are all zero, in float64: every hidden state is h_0, so H = A x (rows are
+    examples) and S_k = σ(H W_kᵀ), stacked as S of shape (L, n, m), are the features the first step of the flow
+    regresses on (∂R/∂V_k = (1/L) Pᵀ S_k with P = ∂R/∂h_L, and ∂R/∂W_k = 0)."""
+    V, W = model.stacked_weights()
+    if np.any(V):
+        raise ValueError("features_at_zero_V: the network's V must be zero (its closed forms hold at V = 0 only)")
+    x = np.asarray(x.data if isinstance(x, nr.Tensor) else x, dtype=np.float64)
+    A = _matrix(model.A)
+    H = x if A is None else x @ A.T
+    return H, activation_function(model.activation)(H @ np.swapaxes(W.astype(np.float64), 1, 2))
+
+
 def pl_ratio(model: ODEResNet, risk: float) -> float:
     """μ_t = L Σ_k (‖∂R/∂V_k‖² + ‖∂R/∂W_k‖²) / R, from the gradients left by the last ``backward``."""
     if risk <= 0:

@@ -45,13 +45,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from neurones.analysis.neural_ode import layer_steps, roughness
+from neurones.analysis.neural_ode import features_at_zero_V, layer_steps, roughness
 from neurones.lab.claims import at_least, at_most
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.sweep import sweep
 from neurones.nn.ode_resnet import ODE_ACTIVATIONS, ODEResNet
-from neurones.ops.residual import activation_function
 from neurones.train.gradient_flow import gradient_flow
 
 SOURCE = ("Régularisation implicite des réseaux de neurones profonds vers des EDO neuronales (Marion, Wu, Sander & "
@@ -115,11 +114,9 @@ def initial_pl_constant(model: ODEResNet, X: np.ndarray) -> float:
     then μ_0 = (1/L) Σ_k ‖S_kᵀ P‖²/R = (4/(n q)²) tr(Eᵀ K̄ E)/R ≥ (4/(n q)) λ_min(K̄), with E = F − Y,
     K̄ = (1/L) Σ_k S_k S_kᵀ and R = ‖E‖²/(n q); equality when every column of E lies along K̄'s bottom eigenvector.
     """
-    V, W = model.stacked_weights()
-    if np.any(V) or model.A is not None or model.B is not None:
-        raise ValueError("initial_pl_constant: the network needs V = 0 and identity A and B")
-    X = np.asarray(X, dtype=np.float64)
-    features = activation_function(model.activation)(X @ np.swapaxes(W.astype(np.float64), 1, 2))  # (L, n, m)
+    if model.A is not None or model.B is not None:
+        raise ValueError("initial_pl_constant: the network needs identity A and B")
+    X, features = features_at_zero_V(model, X)  # features: (L, n, m)
     gram = np.mean(features @ np.swapaxes(features, 1, 2), axis=0)
     smallest = max(float(np.linalg.eigvalsh(gram)[0]), 0.0)  # a rank-deficient K̄ may round to −1e-16
     return 4.0 * smallest / (X.shape[0] * model.width)

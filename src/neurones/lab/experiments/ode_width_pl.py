@@ -62,12 +62,12 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.ticker import NullFormatter
 
+from neurones.analysis.neural_ode import features_at_zero_V
 from neurones.lab.claims import at_least, at_most
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.sweep import grid, sweep
 from neurones.nn.ode_resnet import ODEResNet
-from neurones.ops.residual import activation_function
 from neurones.train.gradient_flow import gradient_flow
 
 SOURCE = ("Régularisation implicite des réseaux de neurones profonds vers des EDO neuronales (Marion, Wu, Sander & "
@@ -169,18 +169,11 @@ def build_network(config: ODEWidthPLConfig, width: int, rng: np.random.Generator
 def pl_ratio_at_zero_V(model: ODEResNet, X: np.ndarray, Y: np.ndarray) -> tuple[float, float]:
     """(μ_0, its lower bound) for a network with V = 0, in closed form (module docstring):
     μ_0 = (1/L) Σ_k ‖S_kᵀ P B‖²/R and (4/(n d′)) λ_min(B Bᵀ) (1/L) Σ_k λ_min(S_k S_kᵀ), with S_k = σ(H W_kᵀ)."""
-    V, W = model.stacked_weights()
-    if np.any(V):
-        raise ValueError("pl_ratio_at_zero_V: the network's V must be zero")
-    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
-    A = np.eye(X.shape[1]) if model.A is None else np.asarray(model.A.data, dtype=np.float64)
+    H, features = features_at_zero_V(model, X)  # features: (L, n, m), S_k = σ(H W_kᵀ)
     B = np.eye(model.width) if model.B is None else np.asarray(model.B.data, dtype=np.float64)
-    H = X @ A.T
-    residual = H @ B.T - Y
+    residual = H @ B.T - np.asarray(Y, dtype=np.float64)
     risk = float(np.mean(residual**2))
     P = 2 * residual / residual.size
-    sigma = activation_function(model.activation)
-    features = sigma(H @ np.swapaxes(W.astype(np.float64), 1, 2))  # (L, n, m): S_k = σ(H W_kᵀ)
     exact = float(np.mean([np.sum((S.T @ P @ B) ** 2) for S in features])) / risk
     smallest = np.mean([smallest_gram_eigenvalue(S) for S in features])
     return exact, 4 / residual.size * smallest_gram_eigenvalue(B) * float(smallest)
