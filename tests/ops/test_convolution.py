@@ -172,6 +172,29 @@ def _pair(value):
     return value if isinstance(value, tuple) else (value, value)
 
 
+@pytest.mark.parametrize("positions", [64, 72])  # a whole number of blocks, and a remainder of 8 positions
+@pytest.mark.parametrize("groups", [1, 2])
+def test_inner_product_over_position_blocks_equals_the_plain_product(monkeypatch, positions, groups):
+    """The weight-gradient product cut into position blocks and summed equals the one plain product."""
+    monkeypatch.setattr(convolution, "POSITION_BLOCK", 16)
+    rng = np.random.default_rng(10)
+    cols, gc = rng.standard_normal((groups, 10, positions)), rng.standard_normal((groups, 3, positions))
+    np.testing.assert_allclose(
+        convolution._inner_product_over_positions(cols, gc), cols @ gc.transpose(0, 2, 1), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_weight_gradient_by_position_blocks_passes_gradcheck(monkeypatch, stride):
+    """A convolution with few channels, whose weight gradient takes the position-block path, in float64."""
+    monkeypatch.setattr(convolution, "POSITION_BLOCK", 16)
+    rng = np.random.default_rng(11)
+    x, w, b = leaf(rng.standard_normal((3, 1, 7, 6))), leaf(rng.standard_normal((2, 1, 3, 3))), leaf(np.ones(2))
+    geo = convolution._Geometry(x.shape, w.shape, (stride, stride), ((1, 1), (1, 1)), (1, 1), 1, np.float64)
+    assert geo.chunk * geo.columns >= 2 * 16  # at least two blocks
+    nr.gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=1), (x, w, b))
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_repeated_passes_are_bit_identical(monkeypatch, stride):
     """Two forward and backward passes over the same float32 batch (several chunks) give the same bits."""
