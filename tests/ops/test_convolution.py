@@ -195,6 +195,56 @@ def test_weight_gradient_by_position_blocks_passes_gradcheck(monkeypatch, stride
     nr.gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=1), (x, w, b))
 
 
+@pytest.mark.parametrize("groups, bias", [(1, True), (2, False)])
+@pytest.mark.parametrize("images_per_chunk", [2, 5])  # chunks of 2, 2 and 1 images, and the whole batch at once
+def test_per_image_products_match_the_defining_sum_and_the_chunk_products(monkeypatch, groups, bias, images_per_chunk):
+    """The per-image products (outputs and cotangent read and written in NCHW), forced on small images, against the
+    reference, the chunk products and finite differences in float64."""
+    rng = np.random.default_rng(12)
+    x, w = leaf(rng.standard_normal((5, 2, 5, 4))), leaf(rng.standard_normal((4, 2 // groups, 3, 3)))
+    b = leaf(rng.standard_normal(4)) if bias else None
+    inputs = (x, w) if b is None else (x, w, b)
+    g = rng.standard_normal((5, 4, 5, 4))
+
+    def gradients():
+        for t in inputs:
+            t.grad = None
+        y = F.conv2d(x, w, b, padding="same", groups=groups)
+        y.backward(g)
+        return [y.data] + [t.grad.data for t in inputs]
+
+    by_chunks = gradients()
+    monkeypatch.setattr(convolution, "PER_IMAGE_OUTPUTS", 1)
+    geo = convolution._Geometry(x.shape, w.shape, (1, 1), ((1, 1), (1, 1)), (1, 1), groups, np.float64)
+    assert geo.per_image
+    monkeypatch.setattr(convolution, "CHUNK_BYTES", images_per_chunk * geo.c * 9 * geo.columns * 8)
+    by_images = gradients()
+    bias_data = None if b is None else b.data
+    reference = conv2d_reference(x.data, w.data, bias_data, (1, 1), ((1, 1), (1, 1)), (1, 1), groups)
+    np.testing.assert_allclose(by_images[0], reference, rtol=1e-10, atol=1e-10)
+    for per_image, chunked in zip(by_images, by_chunks):
+        np.testing.assert_allclose(per_image, chunked, rtol=1e-12, atol=1e-12)
+    nr.gradcheck(lambda *t: F.conv2d(*t, padding="same", groups=groups), inputs)
+
+
+def test_per_image_products_read_a_broadcast_cotangent(monkeypatch):
+    """The cotangent of a sum is a broadcast view, which the per-image products make contiguous: ∂Σy/∂w[o, c, i, j]
+    is the sum of the padded input over the window offset (i, j), and ∂Σy/∂x the count of kernel taps on x."""
+    monkeypatch.setattr(convolution, "PER_IMAGE_OUTPUTS", 1)
+    rng = np.random.default_rng(13)
+    x, w = leaf(rng.standard_normal((3, 1, 4, 4))), leaf(rng.standard_normal((2, 1, 3, 3)))
+    F.conv2d(x, w, padding=1).sum().backward()
+    xp = np.pad(x.data, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    offsets = np.array([[xp[:, 0, i : i + 4, j : j + 4].sum() for j in range(3)] for i in range(3)])
+    np.testing.assert_allclose(w.grad.data, np.broadcast_to(offsets, (2, 1, 3, 3)), rtol=1e-12)
+    kernel = w.data.sum(axis=(0, 1))  # Σ_o w[o, 0]
+    taps = np.array(
+        [[sum(kernel[i, j] for i in range(3) for j in range(3) if 0 <= h + 1 - i < 4 and 0 <= c + 1 - j < 4)
+          for c in range(4)] for h in range(4)]
+    )
+    np.testing.assert_allclose(x.grad.data, np.broadcast_to(taps, x.shape), rtol=1e-12)
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_repeated_passes_are_bit_identical(monkeypatch, stride):
     """Two forward and backward passes over the same float32 batch (several chunks) give the same bits."""
