@@ -126,6 +126,13 @@ def test_shared_parameters_and_modules_are_yielded_once():
     tied.other.weight = tied.weight
     assert [name for name, _ in tied.named_parameters()] == ["weight", "bias", "other.bias"]
     assert list(tied.state_dict()) == ["weight", "bias", "other.weight", "other.bias"]
+    # The unnamed walks (parameters, buffers, modules: the fast path of zero_grad) agree with the named ones.
+    for module in (model, tied, Net()):
+        assert [id(p) for p in module.parameters()] == [id(p) for _, p in module.named_parameters()]
+        assert [id(b) for b in module.buffers()] == [id(b) for _, b in module.named_buffers()]
+        assert [id(m) for m in module.modules()] == [id(m) for _, m in module.named_modules()]
+    assert len(list(nn.BatchNorm1d(3).buffers())) == 3
+    assert len(list(model.parameters(recurse=False))) == 0
 
 
 def test_reassignment_moves_names_between_registries():
@@ -204,6 +211,11 @@ def test_zero_grad_and_requires_grad():
     assert all(np.all(p.grad.data == 0) for p in block.parameters())
     block.zero_grad()
     assert all(p.grad is None for p in block.parameters())
+    shared = nn.Linear(2, 2, rng=0)
+    model = nn.Sequential(shared, nn.ReLU(), shared)  # a shared module is reset once, without error
+    model(nr.tensor(np.ones((1, 2), dtype=np.float32))).sum().backward()
+    model.zero_grad(set_to_none=False)
+    assert all(np.all(p.grad.data == 0) for p in model.parameters())
     assert block.requires_grad_(False) is block
     assert not any(p.requires_grad for p in block.parameters())
 

@@ -205,9 +205,21 @@ class Module:
             children = [(_join(name, key), child) for key, child in module._modules.items() if child is not None]
             stack.extend(reversed(children))
 
-    def modules(self) -> Iterator[Module]:
-        for _, module in self.named_modules():
+    def _walk(self) -> Iterator[Module]:
+        """:meth:`named_modules` without the names: the same modules in the same order, each once. Building the
+        dotted names costs most of a walk, and :meth:`parameters` (so ``zero_grad``, every step) needs none."""
+        seen = set()
+        stack = [self]
+        while stack:
+            module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
             yield module
+            stack.extend(reversed([child for child in module._modules.values() if child is not None]))
+
+    def modules(self) -> Iterator[Module]:
+        yield from self._walk()
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
@@ -230,20 +242,27 @@ class Module:
                 seen.add(id(member))
                 yield _join(owner_name, name), member
 
+    def _members(self, registry: str, recurse: bool):
+        """The members of :meth:`_named_members` (duplicates removed), without their names."""
+        seen = set()
+        for owner in self._walk() if recurse else (self,):
+            for member in getattr(owner, registry).values():
+                if member is not None and id(member) not in seen:
+                    seen.add(id(member))
+                    yield member
+
     def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
         """Yield ``(dotted name, parameter)``; a parameter shared by several modules is yielded once."""
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
-        for _, param in self.named_parameters(recurse=recurse):
-            yield param
+        yield from self._members("_parameters", recurse)
 
     def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
-        for _, buffer in self.named_buffers(recurse=recurse):
-            yield buffer
+        yield from self._members("_buffers", recurse)
 
     def get_submodule(self, target: str) -> Module:
         """The submodule at the dotted path ``target`` (``""`` is this module)."""
@@ -287,8 +306,12 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to ``None`` (default, as in PyTorch ≥ 2.0) or to zeros in place."""
-        for param in self.parameters():
-            param.zero_grad(set_to_none)
+        # Walked directly rather than through parameters(): resetting a shared parameter twice is harmless, and
+        # this runs every training step.
+        for module in self._walk():
+            for param in module._parameters.values():
+                if param is not None:
+                    param.zero_grad(set_to_none)
 
     # ------------------------------------------------------------------------------------------------ state dict
     def _state_tensors(self, prefix: str = "") -> OrderedDict[str, Tensor]:

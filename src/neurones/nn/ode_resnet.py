@@ -49,7 +49,8 @@ class ODEResidualBlock(Module):
         self.activation = activation
 
     def forward(self, h: Tensor) -> Tensor:
-        return residual_block(h, self.V, self.W, self.step, self.activation)
+        parameters = self._parameters  # as ScaledResidualBlock.forward: no Module.__getattr__ per block
+        return residual_block(h, parameters["V"], parameters["W"], self.step, self.activation)
 
     def extra_repr(self) -> str:
         q, m = self.V.shape

@@ -58,7 +58,10 @@ class ScaledResidualBlock(Module):
             self.W = Parameter(unit_variance_matrix((width, width), scale, init, rng, dtype))
 
     def forward(self, h: Tensor) -> Tensor:
-        return residual_block(h, self.V, self.W, self.alpha, self.activation, self.negative_slope)
+        # The registry is read directly: ``self.V`` goes through Module.__getattr__ after a failed ordinary
+        # lookup (0.6 µs against 0.06), twice per block and thousands of blocks per step. res-1 registers no W.
+        parameters = self._parameters
+        return residual_block(h, parameters["V"], parameters.get("W"), self.alpha, self.activation, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"{self.block}, width={self.V.shape[0]}, alpha={self.alpha:.4g}, activation={self.activation}"
