@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import machine
+from benchmarks import machine, profiles
 from benchmarks.memory import measure_in_subprocess
 from benchmarks.threads import thread_limits
 from benchmarks.timing import inner_count, median_times
@@ -59,7 +59,7 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f}" if seconds < 1e-2 else f"{seconds * 1e3:.1f}"
 
 
-def render(records: list[dict], race: list[dict] | None) -> str:
+def render(records: list[dict], race: list[dict] | None, profile_lines: list[str] | None = None) -> str:
     lines = [
         "# Benchmarks: neurones against PyTorch eager (CPU)",
         "",
@@ -124,7 +124,18 @@ def render(records: list[dict], race: list[dict] | None) -> str:
             f"{ours_a:.3f} against {theirs_a:.3f} (difference {100 * (ours_a - theirs_a):+.1f} points, target "
             f"within 2 points).",
         ]
+    lines += profile_lines or []
     return "\n".join(lines) + "\n"
+
+
+def profile(names: set[str]) -> list[str]:
+    """The "where the time goes" sections for the profiled workloads among ``names``."""
+    conv = profiles.convolution_stages() if "conv fwd+bwd" in names else None
+    cnn = profiles.small_cnn_ops() if "small cnn step" in names else None
+    sums = profiles.sum_overhead() if "sum (record)" in names else None
+    if conv is None and cnn is None and sums is None:
+        return []
+    return profiles.render(conv, cnn, sums)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -140,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=15, help="timed samples per library and thread setting")
     parser.add_argument("--mnist1d", action="store_true", help="also train the MNIST-1D CNN to the end (minutes)")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    parser.add_argument("--no-profiles", action="store_true",
+                        help="skip the profiles of the convolution, the small CNN and the sum (benchmarks/profiles.py)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the markdown table")
     args = parser.parse_args(argv)
     selected = [w for w in workloads() if not args.only or w.name in args.only]
@@ -149,12 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         records.append(record)
         print(f"{workload.name:>18}: ratio {record['ratio']:.2f} (target ≤ {workload.target:g})"
               + (f", memory ratio {record['memory ratio']:.2f}" if "memory ratio" in record else ""), flush=True)
+    profile_lines = [] if args.no_profiles else profile({record["workload"] for record in records})
     race = None
     if args.mnist1d:
         from benchmarks.mnist1d_race import race as run_race
 
         race = run_race(seeds=tuple(args.seeds))
-    write_atomically(args.out, render(records, race))
+    write_atomically(args.out, render(records, race, profile_lines))
     print(f"wrote {args.out}")
     return 0
 
