@@ -4,13 +4,16 @@ For every workload both libraries are built from the same weights and timed in t
 (neurones, PyTorch, neurones, ...), at the libraries' default thread counts and again at one thread (BLAS through
 threadpoolctl, PyTorch through ``torch.set_num_threads``). The ratio reported against each target is the best
 median of neurones over the best median of PyTorch. Peak memory is measured in a fresh process per workload and
-library (see :mod:`benchmarks.memory`). The table is written to ``benchmarks/RESULTS.md``.
+library (see :mod:`benchmarks.memory`). The table is written to ``benchmarks/RESULTS.md``, and the measurements
+behind it to ``benchmarks/RESULTS.json``, from which ``--update`` re-renders the table after re-measuring only some
+workloads (a shared machine's slow spell can spoil one row of a 15-minute run).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -59,7 +62,7 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f}" if seconds < 1e-2 else f"{seconds * 1e3:.1f}"
 
 
-def render(records: list[dict], race: list[dict] | None, profile_lines: list[str] | None = None) -> str:
+def render(records: list[dict], race: list[dict] | None, profile_data: dict | None = None) -> str:
     lines = [
         "# Benchmarks: neurones against PyTorch eager (CPU)",
         "",
@@ -124,18 +127,34 @@ def render(records: list[dict], race: list[dict] | None, profile_lines: list[str
             f"{ours_a:.3f} against {theirs_a:.3f} (difference {100 * (ours_a - theirs_a):+.1f} points, target "
             f"within 2 points).",
         ]
-    lines += profile_lines or []
+    if profile_data and any(value is not None for value in profile_data.values()):
+        lines += profiles.render(profile_data.get("conv"), profile_data.get("cnn"), profile_data.get("sums"))
     return "\n".join(lines) + "\n"
 
 
-def profile(names: set[str]) -> list[str]:
-    """The "where the time goes" sections for the profiled workloads among ``names``."""
-    conv = profiles.convolution_stages() if "conv fwd+bwd" in names else None
-    cnn = profiles.small_cnn_ops() if "small cnn step" in names else None
-    sums = profiles.sum_overhead() if "sum (record)" in names else None
-    if conv is None and cnn is None and sums is None:
-        return []
-    return profiles.render(conv, cnn, sums)
+def profile(names: set[str]) -> dict:
+    """The measurements behind the "where the time goes" sections, for the profiled workloads among ``names``."""
+    return {
+        "conv": profiles.convolution_stages() if "conv fwd+bwd" in names else None,
+        "cnn": profiles.small_cnn_ops() if "small cnn step" in names else None,
+        "sums": profiles.sum_overhead() if "sum (record)" in names else None,
+    }
+
+
+def merge(stored: dict, fresh: dict) -> dict:
+    """``fresh`` measurements over ``stored`` ones: records by workload (in the order of the workload list), the
+    race and each profile where measured again."""
+    records = {r["workload"]: r for r in stored.get("records", [])}
+    records.update({r["workload"]: r for r in fresh["records"]})
+    order = [w.name for w in workloads()]
+    merged_profiles = dict(stored.get("profiles") or {})
+    merged_profiles.update({k: v for k, v in (fresh.get("profiles") or {}).items() if v is not None})
+    return {
+        "records": sorted(records.values(), key=lambda r: order.index(r["workload"]) if r["workload"] in order
+                          else len(order)),
+        "race": fresh.get("race") or stored.get("race"),
+        "profiles": merged_profiles,
+    }
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -154,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profiles", action="store_true",
                         help="skip the profiles of the convolution, the small CNN and the sum (benchmarks/profiles.py)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the markdown table")
+    parser.add_argument("--update", action="store_true",
+                        help="re-measure only the selected workloads (and the race, the profiles, if run) and keep "
+                             "the other results stored next to the table (RESULTS.json)")
     args = parser.parse_args(argv)
     selected = [w for w in workloads() if not args.only or w.name in args.only]
     records = []
@@ -162,14 +184,19 @@ def main(argv: list[str] | None = None) -> int:
         records.append(record)
         print(f"{workload.name:>18}: ratio {record['ratio']:.2f} (target ≤ {workload.target:g})"
               + (f", memory ratio {record['memory ratio']:.2f}" if "memory ratio" in record else ""), flush=True)
-    profile_lines = [] if args.no_profiles else profile({record["workload"] for record in records})
+    profile_data = {} if args.no_profiles else profile({record["workload"] for record in records})
     race = None
     if args.mnist1d:
         from benchmarks.mnist1d_race import race as run_race
 
         race = run_race(seeds=tuple(args.seeds))
-    write_atomically(args.out, render(records, race, profile_lines))
-    print(f"wrote {args.out}")
+    data = {"records": records, "race": race, "profiles": profile_data}
+    raw = args.out.with_suffix(".json")
+    if args.update and raw.exists():
+        data = merge(json.loads(raw.read_text()), data)
+    write_atomically(raw, json.dumps(data, indent=1, default=lambda value: value.item()) + "\n")  # NumPy scalars
+    write_atomically(args.out, render(data["records"], data["race"], data["profiles"]))
+    print(f"wrote {args.out} and {raw}")
     return 0
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from benchmarks.run import render
+from benchmarks.run import merge, render
 from benchmarks.workloads import by_name, workloads
 
 
@@ -56,3 +56,22 @@ def test_render_marks_missed_targets_and_explains_memory():
     text = render([record], None)
     assert "| conv fwd+bwd | 20.0 | 25.0 | 9.000 | 17.0 | 2.20 | ≤ 1.5 | **no** |" in text
     assert "VmHWM" in text and "| conv fwd+bwd | 80 | 290 | 0.28 | 20 | 40 | yes |" in text
+
+
+def test_update_merges_fresh_measurements_over_stored_ones():
+    def record(name, ratio):
+        return {"workload": name, "ratio": ratio}
+
+    stored = {
+        "records": [record("add (record)", 0.7), record("conv fwd+bwd", 3.0), record("resnet 200", 0.6)],
+        "race": [{"seed": 0}],
+        "profiles": {"conv": {"total": 1.0}, "cnn": {"total": 2.0}, "sums": None},
+    }
+    fresh = {"records": [record("conv fwd+bwd", 2.0), record("mul (record)", 0.6)], "race": None,
+             "profiles": {"conv": {"total": 0.5}, "cnn": None, "sums": {"x": 1.0}}}
+    merged = merge(stored, fresh)
+    assert [(r["workload"], r["ratio"]) for r in merged["records"]] == [
+        ("add (record)", 0.7), ("mul (record)", 0.6), ("resnet 200", 0.6), ("conv fwd+bwd", 2.0)
+    ]
+    assert merged["race"] == [{"seed": 0}]
+    assert merged["profiles"] == {"conv": {"total": 0.5}, "cnn": {"total": 2.0}, "sums": {"x": 1.0}}

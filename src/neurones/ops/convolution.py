@@ -42,7 +42,14 @@ for OpenBLAS's single worker thread (17.3 ms); with BLAS at one thread it reache
 but 22 ms when a step follows a pause, as the scheduler places the woken worker on the caller's core and leaves it
 there, and NumPy cannot set BLAS's thread count without threadpoolctl, which is not a dependency. Copies
 overlapped with the products (a copying thread beside BLAS's two) were slower still. The chunks therefore run in
-order on the calling thread, which also makes every result reproducible to the bit.
+order on the calling thread, which also makes every result reproducible to the bit. Splitting NumPy's own copies
+and adds between two threads does not pay either: after a product, OpenBLAS's worker keeps spinning on the other
+core for a while, and a copy split in two took as long as on one thread (0.48 against 0.44 ms on 6.4 MB).
+Keeping the whole batch's cols from the forward pass when they fit in the last-level cache (15.6 MB for the small
+CNN's second layer) saved 0.9 ms of backward work in isolation but made a training step 0.1-0.6 ms slower, as the
+other layers evict them in between. Where the time goes now is measured on this code by ``benchmarks/profiles.py`` (the
+tables in benchmarks/RESULTS.md): on the shape above, about 9.4 ms of products, 2.8 ms of im2col (forward and
+backward), 1.5 ms of col2im and 1.3 ms of copies between NCHW and the products' layout.
 
 ``conv1d`` is ``conv2d`` on a height-1 image. The convolution is linear in x and in w, so there is no
 subgradient convention to state.
