@@ -47,7 +47,12 @@ and adds between two threads does not pay either: after a product, OpenBLAS's wo
 core for a while, and a copy split in two took as long as on one thread (0.48 against 0.44 ms on 6.4 MB).
 Keeping the whole batch's cols from the forward pass when they fit in the last-level cache (15.6 MB for the small
 CNN's second layer) saved 0.9 ms of backward work in isolation but made a training step 0.1-0.6 ms slower, as the
-other layers evict them in between. Where the time goes now is measured on this code by ``benchmarks/profiles.py`` (the
+other layers evict them in between. Not rebuilding them at all was measured too: with stride 1 the rows of kernel
+offset (i, j) are the flat block read from one offset, so the weight gradient can be kh·kw products (Cg ×
+positions)·(positions × Og) reading the saved input in place (G's columns zeroed where windows wrap). That was
+10% faster while another tenant of the machine contended for memory, but slower on a quiet machine (conv 15.4 →
+17.1 ms, small CNN step 16.8 → 17.9 ms): nine thin products cost more than one im2col and one wide product.
+Where the time goes now is measured on this code by ``benchmarks/profiles.py`` (the
 tables in benchmarks/RESULTS.md): on the shape above, about 9.4 ms of products, 2.8 ms of im2col (forward and
 backward), 1.5 ms of col2im and 1.3 ms of copies between NCHW and the products' layout.
 
