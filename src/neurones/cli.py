@@ -6,6 +6,7 @@
     neurones report [--scale S] [--only NAME]       run experiments afresh and write one HTML report
     neurones mnist1d [--model cnn|mlp]              train a reference MNIST-1D model and print its accuracy
     neurones bench [--only NAME] [--mnist1d]        time neurones against PyTorch, write benchmarks/RESULTS.md
+                   [--update]                       (--update: re-measure only NAME, keep the other results)
 
 A mistake on the command line (unknown experiment, unknown or ill-typed config key, unwritable output directory)
 ends with a one-line message on standard error and exit status 1. A claim that fails is a result, not an error.
