@@ -39,5 +39,9 @@ def _blas() -> str:
     pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
     if not pools:
         return ""
-    pool = pools[0]
+    # SciPy loads its own OpenBLAS too: NumPy's is the one shipped in NumPy's directory (numpy.libs on Linux).
+    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
+    mine = [p for p in pools if os.path.basename(os.path.dirname(p.get("filepath", ""))).startswith("numpy")
+            and p.get("filepath", "").startswith(numpy_dir)]
+    pool = (mine or pools)[0]
     return f" with {pool.get('internal_api')} {pool.get('version')} ({pool.get('num_threads')} threads by default)"

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from benchmarks.timing import median_times
 from benchmarks.workloads import _conv_step, _small_cnn_step, op_function, op_operands
 from neurones.autodiff.function import Function
 from neurones.ops import convolution
@@ -110,7 +109,8 @@ def _timed_ops(timers: _Timers) -> Iterator[None]:
 
 
 def _per_step(step: Callable[[], object], steps: int, instrument) -> tuple[dict[str, float], float]:
-    """Seconds per step of each stage, and of the whole step, over ``steps`` steps run under ``instrument``."""
+    """Seconds per step of each stage, and of the whole step, over ``steps`` steps run back to back under
+    ``instrument``."""
     for _ in range(3):
         step()
     timers = _Timers()
@@ -122,12 +122,21 @@ def _per_step(step: Callable[[], object], steps: int, instrument) -> tuple[dict[
     return {stage: seconds / steps for stage, seconds in timers.seconds.items()}, total
 
 
+@contextlib.contextmanager
+def _uninstrumented(timers: _Timers) -> Iterator[None]:
+    yield
+
+
+def _back_to_back(step: Callable[[], object], steps: int) -> float:
+    """Seconds per step of ``steps`` steps run back to back: PyTorch's time measured as neurones' profile is."""
+    return _per_step(step, steps, _uninstrumented)[1]
+
+
 def convolution_stages(steps: int = 30) -> dict:
     """The conv workload's step (forward, backward and the ``sum`` around them) split into the convolution's
     stages, with PyTorch's whole step for comparison."""
     stages, total = _per_step(_conv_step("neurones"), steps, _timed_convolution)
-    torch_step = median_times({"torch": _conv_step("torch")}, repeats=steps, warmup=3)["torch"]
-    return {"stages": stages, "total": total, "torch": torch_step}
+    return {"stages": stages, "total": total, "torch": _back_to_back(_conv_step("torch"), steps)}
 
 
 def small_cnn_ops(steps: int = 30) -> dict:
@@ -135,7 +144,7 @@ def small_cnn_ops(steps: int = 30) -> dict:
     its own split by ATen op (self CPU time from ``torch.profiler``, which adds its own overhead to that step)."""
     ops, total = _per_step(_small_cnn_step("neurones"), steps, _timed_ops)
     torch_step_fn = _small_cnn_step("torch")
-    torch_step = median_times({"torch": torch_step_fn}, repeats=steps, warmup=3)["torch"]
+    torch_step = _back_to_back(torch_step_fn, steps)
     from torch.profiler import profile
 
     with profile() as recording:
@@ -172,8 +181,9 @@ def render(conv: dict | None, cnn: dict | None, sums: dict | None) -> list[str]:
     """Markdown sections for RESULTS.md."""
     lines = ["", "## Where the time goes", ""]
     lines.append(
-        "Measured on the library's own code paths by timing its stages in place (`benchmarks/profiles.py`), one "
-        "thread setting: the libraries' defaults."
+        "Measured on the library's own code paths by timing its stages in place (`benchmarks/profiles.py`), at "
+        "the libraries' default threads, over steps run back to back (PyTorch's step likewise), so these totals "
+        "differ a little from the table's medians, which start each sample after a pause."
     )
     if conv is not None:
         products = conv["stages"].get("products (BLAS)", 0.0)
