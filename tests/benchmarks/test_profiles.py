@@ -62,7 +62,8 @@ def test_render_reports_the_products_against_pytorch_and_the_rest():
            "torch ops": {"aten::mkldnn_convolution": 0.002, "ProfilerStep": 0.001}}
     sums = {"NumPy add.reduce": 1.5e-6, "neurones sum (record)": 2.5e-6, "torch sum (record)": 2.2e-6}
     text = "\n".join(profiles.render(conv, cnn, sums))
-    assert "The BLAS products alone take 9.0 ms, 1.20× PyTorch's whole step" in text
+    assert "The BLAS products alone take 9.0 ms (1.20× PyTorch's whole step), which leaves 2.3 ms" in text
+    assert "they take 6.0 ms, on one thread" in text
     assert "| the rest (allocation, the engine, the workload's sum, timers) | 3.00 | 20% |" in text
     assert "Reshape.forward" not in text  # under 0.05 ms: counted in the rest
     assert "| aten::mkldnn_convolution | 2.00 |" in text and "ProfilerStep" not in text
