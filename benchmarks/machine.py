@@ -40,8 +40,7 @@ def _blas() -> str:
     if not pools:
         return ""
     # SciPy loads its own OpenBLAS too: NumPy's is the one shipped in NumPy's directory (numpy.libs on Linux).
-    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
-    mine = [p for p in pools if os.path.basename(os.path.dirname(p.get("filepath", ""))).startswith("numpy")
-            and p.get("filepath", "").startswith(numpy_dir)]
+    numpy_prefix = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy")  # numpy/ or numpy.libs/
+    mine = [p for p in pools if p.get("filepath", "").startswith(numpy_prefix)]
     pool = (mine or pools)[0]
     return f" with {pool.get('internal_api')} {pool.get('version')} ({pool.get('num_threads')} threads by default)"

@@ -123,14 +123,9 @@ def _per_step(step: Callable[[], object], steps: int, instrument) -> tuple[dict[
     return {stage: seconds / steps for stage, seconds in timers.seconds.items()}, total
 
 
-@contextlib.contextmanager
-def _uninstrumented(timers: _Timers) -> Iterator[None]:
-    yield
-
-
 def _back_to_back(step: Callable[[], object], steps: int) -> float:
     """Seconds per step of ``steps`` steps run back to back: PyTorch's time measured as neurones' profile is."""
-    return _per_step(step, steps, _uninstrumented)[1]
+    return _per_step(step, steps, contextlib.nullcontext)[1]
 
 
 def convolution_stages(steps: int = 30) -> dict:
