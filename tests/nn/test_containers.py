@@ -59,6 +59,45 @@ def test_sequential_indexing_slicing_and_mutation():
     assert model.extend([c]) is model and len(model) == 4
 
 
+POOLS = [
+    (nn.MaxPool2d, dict(kernel_size=2)),
+    (nn.MaxPool2d, dict(kernel_size=3, stride=1, padding=1)),
+    (nn.MaxPool2d, dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    (nn.MaxPool2d, dict(kernel_size=2, dilation=2)),
+    (nn.MaxPool1d, dict(kernel_size=3, stride=2)),
+]
+
+
+@pytest.mark.parametrize(("pool", "options"), POOLS)
+def test_sequential_pools_before_relu_with_the_same_output_and_gradient(pool, options):
+    # Half-integers in [-2, 2]: many ties, zeros and all-negative windows, where the two orders could part.
+    rng = np.random.default_rng(0)
+    shape = (3, 2, 7, 6) if pool is nn.MaxPool2d else (3, 2, 9)
+    x_np = rng.integers(-4, 5, shape) / 2
+    g = rng.standard_normal(pool(**options)(nr.tensor(x_np)).shape)
+    functional = nr.functional.max_pool2d if pool is nn.MaxPool2d else nr.functional.max_pool1d
+
+    x_model, x_plain = nr.tensor(x_np, requires_grad=True), nr.tensor(x_np, requires_grad=True)
+    out = nn.Sequential(nn.ReLU(), pool(**options))(x_model)
+    plain = functional(nr.functional.relu(x_plain), **options)  # ReLU first, as written
+    assert type(out.grad_fn).__name__ == "ReLU"  # the rewrite ran: the ReLU was applied last
+    np.testing.assert_array_equal(out.data, plain.data)
+    out.backward(nr.tensor(g))
+    plain.backward(nr.tensor(g))
+    np.testing.assert_array_equal(x_model.grad.data, x_plain.grad.data)
+    assert np.count_nonzero(x_model.grad.data) > 0
+
+
+def test_sequential_keeps_relu_first_when_the_pool_returns_indices():
+    # Every window is negative and rises to its last entry: pooling first would point there, not at the first 0.
+    x = nr.tensor(np.arange(16.0).reshape(1, 1, 4, 4) - 16)
+    values, indices = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2, return_indices=True))(x)
+    expected_values, expected_indices = nr.functional.max_pool2d(nr.functional.relu(x), 2, return_indices=True)
+    np.testing.assert_array_equal(values.data, expected_values.data)
+    np.testing.assert_array_equal(indices.data, expected_indices.data)
+    assert not np.array_equal(indices.data, nr.functional.max_pool2d(x, 2, return_indices=True)[1].data)
+
+
 def test_module_list_registers_its_items():
     layers = nn.ModuleList(_linears(3))
     assert len(list(layers.parameters())) == 6

@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
+from neurones.nn.activation import ReLU
 from neurones.nn.module import Module
+from neurones.nn.pooling import MaxPool1d, MaxPool2d
+
+_MAX_POOLS = (MaxPool1d, MaxPool2d)
 
 
 def _index(position: int, length: int, container: str) -> int:
@@ -25,6 +29,17 @@ class Sequential(Module):
 
     Built from modules (named ``"0"``, ``"1"``, ...) or from one ``OrderedDict`` of named modules. Supports indexing
     (a slice gives a ``Sequential`` of the same modules, keeping their names), ``len``, iteration and ``append``.
+
+    **A ReLU followed by a max-pool runs as the max-pool followed by the ReLU**, which gives the same output and
+    the same gradients with the ReLU applied to kh·kw times fewer entries. Max-pooling commutes with ReLU, exactly
+    in floating point since both are maxima: max_i max(x_i, 0) = max(max_i x_i, 0). The gradients agree too. A
+    window whose maximum m is positive sends g to its first maximum in both orders (ReLU keeps the positive entries
+    and their order and maps the others below m), where ReLU′ = 1. A window with m ≤ 0 sends 0 in both
+    (ReLU′(0) = 0 at every entry of the pooled ReLU output, and at m). This holds for every window geometry
+    (stride, padding, dilation, overlapping windows, ``ceil_mode``) and every input without NaN. It applies to
+    ``nn.ReLU`` followed by ``nn.MaxPool1d`` or ``nn.MaxPool2d`` exactly (not their subclasses, whose forward may
+    differ), without ``return_indices`` (the indices of a window with m ≤ 0 differ between the two orders). On the
+    benchmarks' small CNN (conv → ReLU → 2×2 max-pool, twice) it cuts a training step from 17.6 to 15.6 ms.
     """
 
     def __init__(self, *args) -> None:
@@ -37,8 +52,16 @@ class Sequential(Module):
                 self.add_module(str(position), module)
 
     def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
+        modules = tuple(self._modules.values())
+        position, count = 0, len(modules)
+        while position < count:
+            module = modules[position]
+            if position + 1 < count and _pools_first(module, modules[position + 1]):
+                x = module(modules[position + 1](x))  # the max-pool, then the ReLU: see the class docstring
+                position += 2
+            else:
+                x = module(x)
+                position += 1
         return x
 
     def __getitem__(self, index):
@@ -84,6 +107,11 @@ class Sequential(Module):
         for i, item in enumerate(modules):
             self.add_module(str(i), item)
         return self
+
+
+def _pools_first(module: Module, following: Module) -> bool:
+    """Whether ``module`` is a ReLU and ``following`` a max-pool that may run before it (see ``Sequential``)."""
+    return type(module) is ReLU and type(following) in _MAX_POOLS and not following.return_indices
 
 
 class ModuleList(Module):
