@@ -30,16 +30,17 @@ class Sequential(Module):
     Built from modules (named ``"0"``, ``"1"``, ...) or from one ``OrderedDict`` of named modules. Supports indexing
     (a slice gives a ``Sequential`` of the same modules, keeping their names), ``len``, iteration and ``append``.
 
-    **A ReLU followed by a max-pool runs as the max-pool followed by the ReLU**, which gives the same output and
-    the same gradients with the ReLU applied to kh·kw times fewer entries. Max-pooling commutes with ReLU, exactly
-    in floating point since both are maxima: max_i max(x_i, 0) = max(max_i x_i, 0). The gradients agree too. A
-    window whose maximum m is positive sends g to its first maximum in both orders (ReLU keeps the positive entries
-    and their order and maps the others below m), where ReLU′ = 1. A window with m ≤ 0 sends 0 in both, as
-    ReLU′ = 0 wherever ReLU's output is 0 (the subgradient ReLU′(0) = 0). This holds for every window geometry
-    (stride, padding, dilation, overlapping windows, ``ceil_mode``) and every input without NaN. It applies to
-    ``nn.ReLU`` followed by ``nn.MaxPool1d`` or ``nn.MaxPool2d`` exactly (not their subclasses, whose forward may
-    differ), without ``return_indices`` (the indices of a window with m ≤ 0 differ between the two orders). On the
-    benchmarks' small CNN (conv → ReLU → 2×2 max-pool, twice) it cuts a training step from 17.5 to 15.9 ms (medians).
+    **A ReLU followed by a max-pool runs as the max-pool followed by the ReLU**, which gives the same output and the
+    same gradients, with the ReLU applied to the pooled output (4× fewer entries behind a 2×2 pool). Max-pooling
+    commutes with ReLU, exactly in floating point since both are maxima: max_i max(x_i, 0) = max(max_i x_i, 0). The
+    gradients agree too. A window whose maximum m is positive sends g to its first maximum in both orders (ReLU
+    keeps the positive entries and their order and maps the others below m), where ReLU′ = 1. A window with m ≤ 0
+    sends 0 in both, as ReLU′ = 0 wherever ReLU's output is 0 (the subgradient ReLU′(0) = 0). This holds for every
+    window geometry (stride, padding, dilation, overlapping windows, ``ceil_mode``) and every input without NaN. It
+    applies to ``nn.ReLU`` followed by ``nn.MaxPool1d`` or ``nn.MaxPool2d`` exactly (not their subclasses, whose
+    forward may differ), without ``return_indices`` (the indices of a window with m ≤ 0 differ between the two
+    orders). On the benchmarks' small CNN (conv → ReLU → 2×2 max-pool, twice) it cuts a training step from 17.5 to
+    15.9 ms (medians).
     """
 
     def __init__(self, *args) -> None:
