@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 
 import numpy as np
+
+CANARY_SIZE = 1024  # the canary is a CANARY_SIZE³ float32 matrix product
 
 
 def describe() -> list[str]:
@@ -44,3 +47,19 @@ def _blas() -> str:
     mine = [p for p in pools if p.get("filepath", "").startswith(numpy_prefix)]
     pool = (mine or pools)[0]
     return f" with {pool.get('internal_api')} {pool.get('version')} ({pool.get('num_threads')} threads by default)"
+
+
+def blas_canary(repeats: int = 10) -> float:
+    """GFLOP/s of a 1024³ float32 matrix product through NumPy's BLAS at its default threads, the best of
+    ``repeats``: measured next to each workload, it tells whether the machine was quiet (about 200 GFLOP/s on the
+    2-core machine of RESULTS.md) or shared with other tenants' jobs while that workload was timed."""
+    a = np.random.default_rng(0).standard_normal((CANARY_SIZE, CANARY_SIZE)).astype(np.float32)
+    a @ a  # a warm-up: the first product also starts BLAS's threads
+    best = min(_seconds(lambda: a @ a) for _ in range(repeats))
+    return 2 * CANARY_SIZE**3 / best / 1e9
+
+
+def _seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start

@@ -33,6 +33,7 @@ MEMORY_TARGET = 1.2  # peak memory of a training workload, as a multiple of PyTo
 
 def time_workload(workload: Workload, repeats: int) -> dict:
     record = {"workload": workload.name, "group": workload.group, "target": workload.target}
+    record["canary before"] = machine.blas_canary()
     for threads in THREAD_SETTINGS:
         label = "default" if threads is None else f"{threads} thread"
         with thread_limits(threads):
@@ -41,6 +42,7 @@ def time_workload(workload: Workload, repeats: int) -> dict:
             medians = median_times(steps, repeats=repeats, warmup=2, inner=inner)
         for library, seconds in medians.items():
             record[f"{library} {label}"] = seconds
+    record["canary after"] = machine.blas_canary()
     record["neurones best"] = min(record[f"neurones {_label(t)}"] for t in THREAD_SETTINGS)
     record["torch best"] = min(record[f"torch {_label(t)}"] for t in THREAD_SETTINGS)
     record["ratio"] = record["neurones best"] / record["torch best"]
@@ -58,6 +60,13 @@ def _label(threads: int | None) -> str:
     return "default" if threads is None else f"{threads} thread"
 
 
+def _canary(record: dict) -> str:
+    """"before / after" in GFLOP/s, or a dash for a record measured before the canary existed."""
+    if "canary before" not in record:
+        return "—"
+    return f"{record['canary before']:.0f} / {record['canary after']:.0f}"
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f}" if seconds < 1e-2 else f"{seconds * 1e3:.1f}"
 
@@ -73,16 +82,20 @@ def render(records: list[dict], race: list[dict] | None, profile_data: dict | No
         "Times are medians over repeated runs, in milliseconds, measured in one process with the two libraries "
         "alternating. Each library is timed at its default thread count and at one thread (NumPy's BLAS through "
         "threadpoolctl, PyTorch through `set_num_threads`); the ratio is neurones' best over PyTorch's best. "
-        "A ratio below 1 means neurones is faster.",
+        "A ratio below 1 means neurones is faster. *Canary* is the speed of a 1024³ float32 matrix product "
+        "(NumPy's BLAS, default threads) in GFLOP/s, just before and just after the workload's timings: about 200 "
+        "when this machine is quiet, lower while other tenants' jobs share it, which slows both libraries unevenly. "
+        "A row with a low canary is worth re-measuring (`neurones bench --only NAME --update`).",
         "",
-        "| workload | neurones default | neurones 1 thread | torch default | torch 1 thread | ratio | target | holds |",
-        "|---|---:|---:|---:|---:|---:|---:|:---:|",
+        "| workload | neurones default | neurones 1 thread | torch default | torch 1 thread | ratio | target | holds "
+        "| canary |",
+        "|---|---:|---:|---:|---:|---:|---:|:---:|---:|",
     ]
     for r in records:
         lines.append(
             f"| {r['workload']} | {_ms(r['neurones default'])} | {_ms(r['neurones 1 thread'])} | "
             f"{_ms(r['torch default'])} | {_ms(r['torch 1 thread'])} | {r['ratio']:.2f} | ≤ {r['target']:g} | "
-            f"{'yes' if r['holds'] else '**no**'} |"
+            f"{'yes' if r['holds'] else '**no**'} | {_canary(r)} |"
         )
     memory = [r for r in records if "memory ratio" in r]
     if memory:

@@ -54,7 +54,9 @@ def test_render_marks_missed_targets_and_explains_memory():
         "torch baseline MiB": 250.0, "memory ratio": 80 / 290,
     }
     text = render([record], None)
-    assert "| conv fwd+bwd | 20.0 | 25.0 | 9.000 | 17.0 | 2.20 | ≤ 1.5 | **no** |" in text
+    assert "| conv fwd+bwd | 20.0 | 25.0 | 9.000 | 17.0 | 2.20 | ≤ 1.5 | **no** | — |" in text  # no canary stored
+    record.update({"canary before": 201.4, "canary after": 96.2})
+    assert "| 2.20 | ≤ 1.5 | **no** | 201 / 96 |" in render([record], None)
     assert "VmHWM" in text and "| conv fwd+bwd | 80 | 290 | 0.28 | 20 | 40 | yes |" in text
 
 
@@ -75,3 +77,10 @@ def test_update_merges_fresh_measurements_over_stored_ones():
     ]
     assert merged["race"] == [{"seed": 0}]
     assert merged["profiles"] == {"conv": {"total": 0.5}, "cnn": {"total": 2.0}, "sums": {"x": 1.0}}
+
+
+def test_blas_canary_measures_the_speed_of_a_matrix_product():
+    from benchmarks.machine import blas_canary
+
+    speed = blas_canary(repeats=2)
+    assert np.isfinite(speed) and 1 < speed < 1e5  # GFLOP/s: between a slow laptop core and a large GPU
