@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-import time
+import timeit
 
 import numpy as np
 
@@ -55,11 +55,5 @@ def blas_canary(repeats: int = 10) -> float:
     2-core machine of RESULTS.md) or shared with other tenants' jobs while that workload was timed."""
     a = np.random.default_rng(0).standard_normal((CANARY_SIZE, CANARY_SIZE)).astype(np.float32)
     a @ a  # a warm-up: the first product also starts BLAS's threads
-    best = min(_seconds(lambda: a @ a) for _ in range(repeats))
+    best = min(timeit.repeat(lambda: a @ a, number=1, repeat=repeats))
     return 2 * CANARY_SIZE**3 / best / 1e9
-
-
-def _seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start

@@ -61,7 +61,7 @@ def _label(threads: int | None) -> str:
 
 
 def _canary(record: dict) -> str:
-    """"before / after" in GFLOP/s, or a dash for a record measured before the canary existed."""
+    """The record's canary as "before / after" GFLOP/s, or a dash for a record measured before the canary existed."""
     if "canary before" not in record:
         return "—"
     return f"{record['canary before']:.0f} / {record['canary after']:.0f}"
