@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from benchmarks.workloads import _conv_step, _small_cnn_step, op_function, op_operands
+from benchmarks.workloads import CONV_INPUT, CONV_WEIGHT, _conv_step, _small_cnn_step, op_function, op_operands
 from neurones.autodiff.function import Function
 from neurones.ops import convolution
 
@@ -132,7 +132,36 @@ def convolution_stages(steps: int = 30) -> dict:
     """The conv workload's step (forward, backward and the ``sum`` around them) split into the convolution's
     stages, with PyTorch's whole step for comparison."""
     stages, total = _per_step(_conv_step("neurones"), steps, _timed_convolution)
-    return {"stages": stages, "total": total, "torch": _back_to_back(_conv_step("torch"), steps)}
+    return {"stages": stages, "total": total, "torch": _back_to_back(_conv_step("torch"), steps),
+            "copy floor": convolution_copy_floor()}
+
+
+def convolution_copy_floor() -> dict:
+    """The least time the conv workload's copies could take: the bytes they write in one step at the best speed
+    of a NumPy copy on this machine.
+
+    The bytes: cols twice (im2col in the forward and again in the backward), the adds of col2im (as many numbers
+    as dcols), the copies between NCHW and the products' layout (y, the cotangent g, and ∂L/∂x) and the padded
+    input. The speed: ``np.copyto`` between two arrays of one chunk of cols (``CHUNK_BYTES``), which stay in the
+    cache, so that no copy of the step can go faster.
+    """
+    geo = convolution._Geometry(CONV_INPUT, CONV_WEIGHT, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, np.float32)
+    item = np.dtype(np.float32).itemsize
+    cols = sum((geo.body_rows + 1) * n * geo.columns for _, n in geo.chunks)  # with the bias's row of ones
+    last_start, last_n = geo.chunks[-1]
+    padded = (last_start // geo.chunk) * geo.block_size(geo.chunk) + geo.block_size(last_n)
+    numbers = (
+        2 * cols
+        + geo.body_rows * geo.n * geo.columns
+        + 2 * geo.n * geo.o * geo.out_h * geo.out_w
+        + geo.n * geo.c * geo.h * geo.w
+        + padded
+    )
+    source = np.ones(convolution.CHUNK_BYTES // item, np.float32)
+    target = np.empty_like(source)
+    best = min(timeit.repeat(lambda: np.copyto(target, source), number=20, repeat=7)) / 20
+    bandwidth = source.nbytes / best
+    return {"bytes": numbers * item, "bandwidth": bandwidth, "seconds": numbers * item / bandwidth}
 
 
 def small_cnn_ops(steps: int = 30) -> dict:
@@ -173,6 +202,19 @@ def _rows(parts: dict[str, float], total: float, rest: str, smallest: float = 5e
     return [f"| {name} | {seconds * 1e3:.2f} | {100 * seconds / total:.0f}% |" for name, seconds in rows]
 
 
+def _floor_sentence(conv: dict, products: float) -> str:
+    floor = conv.get("copy floor")
+    if floor is None:  # a profile stored before the floor was measured
+        return ""
+    least = products + floor["seconds"]
+    return (
+        f" Even at the best speed of a NumPy copy here ({floor['bandwidth'] / 1e9:.0f} GB/s, `np.copyto` within the "
+        f"cache), the {floor['bytes'] / 1e6:.0f} MB that a step copies (im2col twice, col2im's adds, the NCHW "
+        f"copies, the padding) would take {floor['seconds'] * 1e3:.1f} ms: with the products, "
+        f"{least * 1e3:.1f} ms, {least / conv['torch']:.2f}× PyTorch's step."
+    )
+
+
 def render(conv: dict | None, cnn: dict | None, sums: dict | None) -> list[str]:
     """Markdown sections for RESULTS.md."""
     lines = ["", "## Where the time goes", ""]
@@ -190,7 +232,7 @@ def render(conv: dict | None, cnn: dict | None, sums: dict | None) -> list[str]:
             f"{conv['torch'] * 1e3:.1f} ms. The BLAS products alone take {products * 1e3:.1f} ms "
             f"({products / conv['torch']:.2f}× PyTorch's whole step), which leaves {budget * 1e3:.1f} ms under the "
             f"{CONV_TARGET:g}× target for every copy, add and allocation; they take "
-            f"{(conv['total'] - products) * 1e3:.1f} ms, on one thread.",
+            f"{(conv['total'] - products) * 1e3:.1f} ms, on one thread.{_floor_sentence(conv, products)}",
             "",
             "| stage | ms per step | share |",
             "|---|---:|---:|",

@@ -196,9 +196,12 @@ def _resnet_step(depth: int) -> Callable[[str], Step]:
 
 
 # ------------------------------------------------------------------------------------------------------------ CNN
+CONV_INPUT, CONV_WEIGHT = (64, 16, 28, 28), (32, 16, 3, 3)  # the conv workload, with padding 1
+
+
 def _conv_step(library: str) -> Step:
-    w_np, b_np = _weights(6, (32, 16, 3, 3), (32,))
-    x_np = np.random.default_rng(7).standard_normal((64, 16, 28, 28)).astype(np.float32)
+    w_np, b_np = _weights(6, CONV_WEIGHT, (CONV_WEIGHT[0],))
+    x_np = np.random.default_rng(7).standard_normal(CONV_INPUT).astype(np.float32)
     if library == "neurones":
         x = nr.tensor(x_np, requires_grad=True)
         w, b = nr.tensor(w_np, requires_grad=True), nr.tensor(b_np, requires_grad=True)

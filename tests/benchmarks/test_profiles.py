@@ -64,7 +64,22 @@ def test_render_reports_the_products_against_pytorch_and_the_rest():
     text = "\n".join(profiles.render(conv, cnn, sums))
     assert "The BLAS products alone take 9.0 ms (1.20× PyTorch's whole step), which leaves 2.3 ms" in text
     assert "they take 6.0 ms, on one thread" in text
+    assert "NumPy copy here" not in text  # no floor stored with this profile
+    conv["copy floor"] = {"bytes": 110e6, "bandwidth": 44e9, "seconds": 0.0025}
+    with_floor = "\n".join(profiles.render(conv, None, None))
+    assert "(44 GB/s, `np.copyto` within the cache), the 110 MB that a step copies" in with_floor
+    assert "would take 2.5 ms: with the products, 11.5 ms, 1.53× PyTorch's step." in with_floor
     assert "| the rest (allocation, the engine, the workload's sum, timers) | 3.00 | 20% |" in text
     assert "Reshape.forward" not in text  # under 0.05 ms: counted in the rest
     assert "| aten::mkldnn_convolution | 2.00 |" in text and "ProfilerStep" not in text
     assert "NumPy's reduction alone takes 1.50 µs (68% of PyTorch's whole recorded op)" in text
+
+
+def test_the_copy_floor_counts_the_bytes_of_the_conv_workload():
+    floor = profiles.convolution_copy_floor()
+    # cols: 64 images × (16·9 + 1) rows × 812 columns (28 rows of 28 and the shared zero row), written twice;
+    # col2im: 64 × 144 × 812; y and g: 64 × 32 × 784 each; ∂L/∂x: 64 × 16 × 784; the padded input: 16 chunks of
+    # 16 × 4 × 812 numbers and the windows' overhang, 2 rows and 2 numbers, each. All float32.
+    numbers = 2 * 64 * 145 * 812 + 64 * 144 * 812 + 2 * 64 * 32 * 784 + 64 * 16 * 784 + 16 * (16 * 4 * 812 + 2 * 28 + 2)
+    assert floor["bytes"] == 4 * numbers
+    assert floor["seconds"] == floor["bytes"] / floor["bandwidth"] and floor["bandwidth"] > 1e8
