@@ -122,14 +122,16 @@ def render(records: list[dict], race: list[dict] | None, profile_data: dict | No
                 f"{'yes' if r['memory ratio'] <= MEMORY_TARGET else '**no**'} |"
             )
     if race:
-        lines += ["", "## MNIST-1D: the reference CNN trained to the end (6000 Adam steps, batch 100)", ""]
-        lines += ["| seed | neurones s | torch s | neurones accuracy | torch accuracy |", "|---:|---:|---:|---:|---:|"]
+        lines += ["", "## MNIST-1D: the reference CNN trained to the end (6000 Adam steps, batch 100)", "",
+                  "The canary is measured before and after each seed's pair of runs.", ""]
+        lines += ["| seed | neurones s | torch s | neurones accuracy | torch accuracy | canary |",
+                  "|---:|---:|---:|---:|---:|---:|"]
         seeds = sorted({r["seed"] for r in race})
         by = {(r["seed"], r["library"]): r for r in race}
         for seed in seeds:
             ours, theirs = by[(seed, "neurones")], by[(seed, "torch")]
             lines.append(f"| {seed} | {ours['seconds']:.1f} | {theirs['seconds']:.1f} | "
-                         f"{ours['accuracy']:.3f} | {theirs['accuracy']:.3f} |")
+                         f"{ours['accuracy']:.3f} | {theirs['accuracy']:.3f} | {_canary(ours)} |")
         ours_t = np.mean([by[(s, "neurones")]["seconds"] for s in seeds])
         theirs_t = np.mean([by[(s, "torch")]["seconds"] for s in seeds])
         ours_a = np.mean([by[(s, "neurones")]["accuracy"] for s in seeds])

@@ -84,3 +84,15 @@ def test_blas_canary_measures_the_speed_of_a_matrix_product():
 
     speed = blas_canary(repeats=2)
     assert np.isfinite(speed) and 1 < speed < 1e5  # GFLOP/s: between a slow laptop core and a large GPU
+
+
+def test_render_shows_the_race_with_its_canary():
+    race = [
+        {"seed": 0, "library": "neurones", "seconds": 8.0, "accuracy": 0.94, "canary before": 205.2,
+         "canary after": 171.0},
+        {"seed": 0, "library": "torch", "seconds": 10.0, "accuracy": 0.93, "canary before": 205.2,
+         "canary after": 171.0},
+    ]
+    text = render([], race)
+    assert "| 0 | 8.0 | 10.0 | 0.940 | 0.930 | 205 / 171 |" in text
+    assert "Mean wall time ratio neurones/torch: **0.80**" in text
