@@ -14,6 +14,7 @@ import numpy as np
 import neurones as nr
 import neurones.functional as F
 from benchmarks.machine import blas_canary
+from benchmarks.threads import SETTINGS, label, thread_limits
 from neurones import optim
 from neurones.data.mnist1d import load_mnist1d
 from neurones.nn.reference import mnist1d_cnn
@@ -85,17 +86,20 @@ def train_torch(seed: int, steps: int = STEPS) -> tuple[float, float]:
 
 
 def race(seeds=(0, 1, 2), steps: int = STEPS) -> list[dict]:
-    """One record per seed and library, runs alternated (neurones, torch, neurones, ...). Each seed's two records
-    carry the BLAS canary measured before and after that seed's pair of runs (see ``machine.blas_canary``)."""
+    """One record per seed, thread setting and library; for each seed and setting the two libraries run one after
+    the other, with the BLAS canary (see ``machine.blas_canary``) measured before and after the pair."""
     records = []
     for seed in seeds:
-        before = blas_canary()
-        pair = []
-        for library, train in (("neurones", train_neurones), ("torch", train_torch)):
-            elapsed, accuracy = train(seed, steps)
-            pair.append({"seed": seed, "library": library, "seconds": elapsed, "accuracy": accuracy})
-        after = blas_canary()
-        records += [{**record, "canary before": before, "canary after": after} for record in pair]
+        for threads in SETTINGS:
+            before = blas_canary()
+            pair = []
+            with thread_limits(threads):
+                for library, train in (("neurones", train_neurones), ("torch", train_torch)):
+                    elapsed, accuracy = train(seed, steps)
+                    pair.append({"seed": seed, "library": library, "threads": label(threads), "seconds": elapsed,
+                                 "accuracy": accuracy})
+            after = blas_canary()
+            records += [{**record, "canary before": before, "canary after": after} for record in pair]
     return records
 
 

@@ -5,6 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+SETTINGS = (None, 1)  # each library is timed at its default thread count and at one thread
+
+
+def label(threads: int | None) -> str:
+    """The name of a thread setting in records and tables: "default" or "1 thread"."""
+    return "default" if threads is None else f"{threads} thread"
+
 
 @contextlib.contextmanager
 def thread_limits(threads: int | None) -> Iterator[None]:

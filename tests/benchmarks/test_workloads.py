@@ -93,6 +93,27 @@ def test_render_shows_the_race_with_its_canary():
         {"seed": 0, "library": "torch", "seconds": 10.0, "accuracy": 0.93, "canary before": 205.2,
          "canary after": 171.0},
     ]
+    text = render([], race)  # stored before the race ran at several thread settings: read as "default"
+    header = "| seed | neurones default s | torch default s | neurones accuracy | torch accuracy | lowest canary |"
+    assert header in text
+    assert "| 0 | 8.0 | 10.0 | 0.940 | 0.930 | 171 |" in text
+    assert "(neurones at default, PyTorch at default): **0.80**" in text
+
+
+def test_the_race_compares_each_library_at_its_best_thread_setting():
+    def run(seed, library, threads, seconds, accuracy):
+        return {"seed": seed, "library": library, "threads": threads, "seconds": seconds, "accuracy": accuracy,
+                "canary before": 200.0 + seed, "canary after": 190.0}
+
+    race = [
+        run(0, "neurones", "default", 9.0, 0.90), run(0, "torch", "default", 10.0, 0.91),
+        run(0, "neurones", "1 thread", 8.0, 0.92), run(0, "torch", "1 thread", 12.0, 0.93),
+        run(1, "neurones", "default", 11.0, 0.90), run(1, "torch", "default", 10.0, 0.91),
+        run(1, "neurones", "1 thread", 8.0, 0.94), run(1, "torch", "1 thread", 12.0, 0.93),
+    ]
     text = render([], race)
-    assert "| 0 | 8.0 | 10.0 | 0.940 | 0.930 | 205 / 171 |" in text
-    assert "Mean wall time ratio neurones/torch: **0.80**" in text
+    assert ("| seed | neurones default s | neurones 1 thread s | torch default s | torch 1 thread s | "
+            "neurones accuracy | torch accuracy | lowest canary |") in text
+    assert "| 0 | 9.0 | 8.0 | 10.0 | 12.0 | 0.920 | 0.910 | 190 |" in text  # accuracies of the best settings
+    assert "(neurones at 1 thread, PyTorch at default): **0.80** (target ≤ 1.0)" in text  # 8 / 10
+    assert "mean accuracy 0.930 against 0.910 (difference +2.0 points" in text
