@@ -6,7 +6,9 @@ threadpoolctl, PyTorch through ``torch.set_num_threads``). The ratio reported ag
 median of neurones over the best median of PyTorch. Peak memory is measured in a fresh process per workload and
 library (see :mod:`benchmarks.memory`). The table is written to ``benchmarks/RESULTS.md``, and the measurements
 behind it to ``benchmarks/RESULTS.json``, from which ``--update`` re-renders the table after re-measuring only some
-workloads (a shared machine's slow spell can spoil one row of a 15-minute run).
+workloads (a shared machine's slow spell can spoil one row of a 15-minute run). Each row, and each seed of the
+MNIST-1D race, records the BLAS canary (:func:`benchmarks.machine.blas_canary`) before and after its timings, which
+shows such spells.
 """
 
 from __future__ import annotations
