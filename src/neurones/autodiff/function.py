@@ -84,7 +84,10 @@ class Function:
         """Run the op on tensors: compute the output and, if recording, link the node into the graph."""
         fn = _object_new(cls)
         # Unary and binary ops are nearly all the traffic: unpacking them by hand saves two list
-        # comprehensions per op, which is a fifth of the recording overhead on small arrays.
+        # comprehensions per op, which is a fifth of the recording overhead on small arrays. A separate entry per
+        # arity, with no argument packing at all, was measured 0.1 µs faster still (64×64 float32: add 1.69 →
+        # 1.58 µs, full sum 2.42 → 2.28 µs). The recorded sum would still be slower than PyTorch's (2.19 µs), so
+        # that gain does not pay for two more copies of this method.
         if len(inputs) == 2:
             a, b = inputs
             if _GRAD.enabled and (a._edge is not None or b._edge is not None):
