@@ -148,14 +148,12 @@ def convolution_copy_floor() -> dict:
     geo = convolution._Geometry(CONV_INPUT, CONV_WEIGHT, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, np.float32)
     item = np.dtype(np.float32).itemsize
     cols = sum((geo.body_rows + 1) * n * geo.columns for _, n in geo.chunks)  # with the bias's row of ones
-    last_start, last_n = geo.chunks[-1]
-    padded = (last_start // geo.chunk) * geo.block_size(geo.chunk) + geo.block_size(last_n)
     numbers = (
         2 * cols
         + geo.body_rows * geo.n * geo.columns
         + 2 * geo.n * geo.o * geo.out_h * geo.out_w
         + geo.n * geo.c * geo.h * geo.w
-        + padded
+        + geo.flat_size()
     )
     source = np.ones(convolution.CHUNK_BYTES // item, np.float32)
     target = np.empty_like(source)

@@ -174,6 +174,11 @@ class _Geometry:
         """Numbers in the flat block of a chunk of n images: the planes, then zeros for the windows' overhang."""
         return self.c * n * self.plane + max(self.lead, self.reach)
 
+    def flat_size(self) -> int:
+        """Numbers in the flat padded input of the whole batch: the blocks of its chunks, end to end."""
+        last, n = self.chunks[-1]
+        return (last // self.chunk) * self.block_size(self.chunk) + self.block_size(n)
+
     def block(self, xp: np.ndarray, start: int, n: int) -> np.ndarray:
         """The padded input of the chunk of n images from ``start``: a flat block, or (n, C, Hp, Wp)."""
         if not self.flat:
@@ -195,8 +200,7 @@ class _Geometry:
             xp = np.zeros((self.n, self.c, self.hp, self.wp), self.dtype)
             self.region(xp, self.n)[...] = x
             return xp
-        last, n = self.chunks[-1]
-        xp = np.zeros((last // self.chunk) * self.block_size(self.chunk) + self.block_size(n), self.dtype)
+        xp = np.zeros(self.flat_size(), self.dtype)
         for start, n in self.chunks:
             self.region(self.block(xp, start, n), n)[...] = x[start : start + n].transpose(1, 0, 2, 3)
         return xp
