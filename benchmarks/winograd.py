@@ -61,6 +61,20 @@ im2col 15.2 ms, Winograd 17.9 ms (transforms stay single-threaded: 10.3 ms); sma
 Max relative error in float32 against float64 (max |err| / max |truth|; y, dx, dw, db): conv shape, im2col 4.5e-7,
 2.0e-7, 3.6e-7, 3.7e-7 and Winograd 2.0e-7, 2.7e-7, 3.5e-7, 2.1e-7; 14×14 shape, im2col 5.5e-7, 1.6e-7, 3.7e-7,
 5.1e-7 and Winograd 2.5e-7, 2.5e-7, 2.6e-7, 3.5e-7: the same order (F(2×2, 3×3) has no large coefficients).
+
+**One-dimensional F(2, 3)** (measured on 2026-11-24 with a prototype that was not kept). Here the Winograd
+transform runs along one axis and im2col along the other. Its transforms have fewer passes, and the products keep
+2/3 of im2col's multiplications. On the conv shape, at two BLAS threads, both orientations lose:
+
+* Pairs of columns: the forward alone took 7.9 ms against im2col's 5.0 ms. Its products took 2.2 ms and its
+  input transform 0.6 ms. But writing the even and odd output columns into NCHW is a stride-2 scatter: 2.6 ms
+  when fused with the output transform, and 2.8 ms as a copy after four whole-run passes (0.4 ms).
+* Pairs of rows: the parities are whole rows, so every copy moves runs of W numbers. The results matched im2col
+  to 7e-7 (y, dx, dw, db), but forward and backward took 17.9 ms against 15.6 ms. Its products have inner size
+  3C = 48. Timed alone, they take 9.1 ms against im2col's 9.0 ms. The weight-gradient product runs at 71 GFLOP/s:
+  its 32 × 49 output is tiny and its inner dimension long. If blocking it over positions brought it to the
+  other two products' 150 GFLOP/s, the three would take about 6.6 ms. The copies, transforms and adjoints take
+  8.5 ms, against im2col's 6.3 ms. So even then the step would take about 15.1 ms, which is no gain.
 """
 
 from __future__ import annotations
