@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 
 import neurones as nr
@@ -31,3 +35,17 @@ def broadcastable_pair(draw):
     if draw(st.booleans()):
         return full, other
     return other, full
+
+
+def reference_library(name: str):
+    """Import a reference library the tests compare against (torch, threadpoolctl, mnist1d).
+
+    Outside CI a missing one skips the test; under ``CI=true`` it fails it, because a comparison that skips in CI
+    proves nothing (``.ci/run`` installs the ``test`` extra, which pins them).
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail(f"the reference library {name!r} is missing in CI: the test extra must install it")
+        pytest.skip(f"{name} is not installed (pip install -e '.[test]')")

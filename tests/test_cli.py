@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from neurones.cli import app
+from tests.helpers import reference_library
 
 
 @pytest.fixture
@@ -132,8 +133,8 @@ def test_mnist1d_trains_and_reports_accuracy(cli):
 
 
 def test_bench_writes_the_results_table(cli, tmp_path):
-    pytest.importorskip("torch")
-    pytest.importorskip("threadpoolctl")
+    reference_library("torch")
+    reference_library("threadpoolctl")
     out = tmp_path / "RESULTS.md"
     result = cli.invoke(app, ["bench", "--only", "add (record)", "--repeats", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -10,6 +10,8 @@ import pytest
 from benchmarks.run import merge, render
 from benchmarks.workloads import by_name, workloads
 
+from tests.helpers import reference_library
+
 
 def test_workload_names_are_unique_and_cover_the_targets():
     names = [w.name for w in workloads()]
@@ -30,7 +32,7 @@ def test_neurones_steps_run(name):
 
 def _first_parameters(name: str):
     """Parameters after one step of each library, for the training workloads built from shared weights."""
-    pytest.importorskip("torch")
+    reference_library("torch")
     ours = by_name(name).build("neurones")
     theirs = by_name(name).build("torch")
     ours()

@@ -8,6 +8,7 @@ import pytest
 import neurones as nr
 from neurones.data import Subset, TensorDataset, default_collate, random_split
 from neurones.errors import ShapeError
+from tests.helpers import reference_library
 
 
 def make_dataset(n=10):
@@ -103,7 +104,7 @@ def test_random_split_fractions_deal_remainder_like_torch():
 
 
 def test_random_split_matches_torch_lengths():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     for n, fractions in [(10, [0.33, 0.33, 0.34]), (7, [0.1, 0.2, 0.7]), (101, [0.25, 0.75])]:
         expected = [len(p) for p in torch.utils.data.random_split(range(n), fractions)]
         assert [len(p) for p in random_split(make_dataset(n), fractions, rng=0)] == expected

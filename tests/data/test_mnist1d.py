@@ -5,10 +5,11 @@ import random
 import numpy as np
 import pytest
 
-pytest.importorskip("mnist1d")
-
 from neurones.data import TensorDataset, default_cache_dir, load_mnist1d
 from neurones.data import mnist1d as mnist1d_module
+from tests.helpers import reference_library
+
+reference_library("mnist1d")
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from neurones.data import (
 )
 from neurones.data.transforms import bilinear_matrix, gaussian_kernel1d
 from neurones.errors import DTypeError, ShapeError
+from tests.helpers import reference_library
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def test_gaussian_kernel_matches_torchvision_formula():
 
 
 def test_gaussian_blur_against_torch_reflect_convolution(images):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     kx, ky, sigma = 5, 3, 1.1
     out = GaussianBlur((kx, ky), sigma)(images)
     assert out.dtype == np.float32 and out.shape == images.shape
@@ -138,7 +139,7 @@ def test_gaussian_blur_random_sigma_and_errors(images):
 
 
 def test_bilinear_matrix_matches_torch_interpolate():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     small = np.random.default_rng(0).standard_normal((1, 1, 8, 5))
     expected = torch.nn.functional.interpolate(
         torch.from_numpy(small), size=(32, 20), mode="bilinear", align_corners=False
@@ -148,7 +149,7 @@ def test_bilinear_matrix_matches_torch_interpolate():
 
 
 def test_down_up_sample_matches_torch_pool_then_interpolate(rng):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     batch = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
     out = DownUpSample(4)(batch)
     assert out.shape == batch.shape and out.dtype == np.float32
@@ -190,7 +191,7 @@ def test_one_hot_values_and_dtypes():
 
 
 def test_one_hot_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     labels = np.array([3, 0, 1, 3, 2])
     np.testing.assert_array_equal(one_hot(labels), torch.nn.functional.one_hot(torch.from_numpy(labels)).numpy())
 

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 from scipy import stats
+from tests.helpers import reference_library
 
 import neurones as nr
 from neurones import nn
@@ -55,7 +56,7 @@ def test_calculate_gain(nonlinearity, param, gain):
 
 
 def test_calculate_gain_agrees_with_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     for name in ("linear", "conv1d", "sigmoid", "tanh", "relu", "leaky_relu", "selu"):
         assert init.calculate_gain(name) == pytest.approx(torch.nn.init.calculate_gain(name), rel=1e-12)
     assert init.calculate_gain("leaky_relu", 0.3) == pytest.approx(torch.nn.init.calculate_gain("leaky_relu", 0.3))
@@ -88,7 +89,7 @@ def test_fans(shape, fans):
 
 
 def test_fans_agree_with_pytorch_and_need_two_dimensions():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     for shape in [(4, 5), (6, 2, 5), CONV_SHAPE]:
         expected = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
         assert init.calculate_fan_in_and_fan_out(nr.empty(*shape)) == expected
@@ -249,7 +250,7 @@ def test_default_layer_init_is_pytorchs(make, fan_in):
 
 
 def test_default_linear_init_has_pytorchs_distribution():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     torch.manual_seed(0)
     theirs = torch.nn.Linear(600, 400).weight.detach().numpy().ravel()
     ours = nn.Linear(600, 400, rng=0).weight.data.ravel()

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.helpers import reference_library
 
 import neurones as nr
 from neurones import nn
 
-torch = pytest.importorskip("torch")
+torch = reference_library("torch")
 
 
 def _load_torch_state(ours: nn.Module, theirs) -> None:

@@ -8,6 +8,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from tests.helpers import reference_library
 
 import neurones as nr
 from neurones import nn
@@ -329,7 +330,7 @@ def test_non_strict_load_returns_the_incompatible_keys_but_still_refuses_shape_m
 
 
 def test_state_dict_keys_match_pytorch_and_torch_checkpoints_load():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     torch.manual_seed(0)
     ours = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from tests.helpers import reference_library
 
 import neurones as nr
 from neurones.analysis.neural_ode import roughness
@@ -137,7 +138,7 @@ def test_state_dict_round_trip():
 
 
 def test_matches_pytorch_on_the_same_weights():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     tnn = torch.nn
 
     class TorchBlock(tnn.Module):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
+from tests.helpers import reference_library
 
 import neurones as nr
 from neurones.nn.reference import mnist1d_cnn, mnist1d_mlp
@@ -33,7 +33,7 @@ def test_the_seed_fixes_the_initial_weights():
 
 
 def _copy_into_torch(model, torch_modules):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     ours = [m for m in model.modules() if hasattr(m, "weight")]
     assert len(ours) == len(torch_modules)
     with torch.no_grad():
@@ -43,7 +43,7 @@ def _copy_into_torch(model, torch_modules):
 
 
 def test_outputs_match_the_pytorch_reference_code():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     x = np.random.default_rng(1).standard_normal((5, 40)).astype(np.float32)
     tx = torch.from_numpy(x)
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from tests.helpers import reference_library
 
 import neurones as nr
 from neurones import nn
@@ -184,7 +185,7 @@ def _torch_basic_block(torch, in_channels, out_channels, stride):
 
 @pytest.mark.parametrize(("in_channels", "out_channels", "stride"), [(4, 4, 1), (3, 6, 2)])
 def test_resblock_matches_torchvisions_basic_block(in_channels, out_channels, stride):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     theirs = _torch_basic_block(torch, in_channels, out_channels, stride)
     ours = nn.ResBlock(in_channels, out_channels, stride, dtype=np.float64)
     ours.load_state_dict({name: value.detach().numpy() for name, value in theirs.state_dict().items()})

@@ -14,7 +14,7 @@ from scipy import special
 import neurones as nr
 from neurones import functional as F
 from neurones.errors import ShapeError
-from tests.helpers import leaf, shapes
+from tests.helpers import leaf, reference_library, shapes
 
 
 def _gelu_tanh(x):
@@ -90,7 +90,7 @@ def test_conventions_at_non_differentiable_points(op, at, expected):
 
 
 def test_subgradient_conventions_match_torch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     points = np.array([-1.0, 0.0, 1.0, -2.0, 2.0])
     pairs = [
         (F.relu, torch.relu),
@@ -131,7 +131,7 @@ def test_subgradient_conventions_match_torch():
     ],
 )
 def test_values_and_gradients_match_torch(mine, theirs, rng):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     x_np = np.concatenate([rng.standard_normal(40) * 4, [-30.0, -10.0, 0.0, 10.0, 30.0]])
     g = rng.standard_normal(x_np.shape)
     x, tx = leaf(x_np), torch.tensor(x_np, requires_grad=True)

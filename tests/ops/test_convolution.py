@@ -11,7 +11,7 @@ import neurones as nr
 import neurones.functional as F
 from neurones.errors import ShapeError
 from neurones.ops import convolution
-from tests.helpers import leaf
+from tests.helpers import leaf, reference_library
 
 
 def conv2d_reference(x, w, b, stride, padding, dilation, groups):
@@ -324,7 +324,7 @@ torch_cases = [
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("params", torch_cases)
 def test_conv2d_matches_torch(params):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     rng = np.random.default_rng(4)
     groups = params.get("groups", 1)
     arrays = [rng.standard_normal((3, 4, 9, 8)), rng.standard_normal((8, 4 // groups, 3, 2)), rng.standard_normal(8)]
@@ -346,7 +346,7 @@ def test_conv2d_matches_torch(params):
     [dict(), dict(padding="same"), dict(padding="same", dilation=2), dict(stride=3, padding=2), dict(groups=2)],
 )
 def test_conv1d_matches_torch(params):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     rng = np.random.default_rng(5)
     groups = params.get("groups", 1)
     arrays = [rng.standard_normal((2, 4, 11)), rng.standard_normal((6, 4 // groups, 4)), rng.standard_normal(6)]
@@ -363,7 +363,7 @@ def test_conv1d_matches_torch(params):
 
 
 def test_float32_benchmark_shape_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     rng = np.random.default_rng(6)
     x = rng.standard_normal((8, 16, 28, 28)).astype(np.float32)
     w = (rng.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32)

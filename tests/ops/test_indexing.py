@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import neurones as nr
 from neurones.errors import DTypeError, ShapeError
 from neurones.ops.indexing import scatter_add
-from tests.helpers import leaf
+from tests.helpers import leaf, reference_library
 
 
 def _data(shape, seed: int = 0) -> np.ndarray:
@@ -156,7 +156,7 @@ def test_gather_values_and_gradients(shape, data):
 
 
 def test_gather_matches_torch_and_accumulates_repeats():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     array = _data((3, 4), 7)
     index = np.array([[0, 0, 3], [1, 2, 1]])
     x, t = leaf(array), torch.tensor(array, requires_grad=True)
@@ -196,7 +196,7 @@ def test_gather_errors():
 
 # ---------------------------------------------------------------------------------------------- index_select
 def test_index_select_matches_torch_and_accumulates():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     array = _data((3, 4), 10)
     index = np.array([3, 0, 3])
     x = leaf(array)

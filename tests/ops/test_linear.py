@@ -11,7 +11,7 @@ import neurones as nr
 from neurones import functional as F
 from neurones.errors import ShapeError
 from neurones.ops.linear import Linear, MatMul
-from tests.helpers import leaf, randn_leaf
+from tests.helpers import leaf, randn_leaf, reference_library
 
 
 @st.composite
@@ -54,7 +54,7 @@ def test_matmul_gradcheck(shapes, seed):
 
 @given(shapes=matmul_shapes(), seed=st.integers(0, 2**16))
 def test_matmul_gradients_match_torch(shapes, seed):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     rng = np.random.default_rng(seed)
     a_np, b_np = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
     a, b = leaf(a_np), leaf(b_np)
@@ -173,7 +173,7 @@ def test_linear_with_frozen_input_and_weight_gives_only_bias_gradient(rng):
 
 
 def test_linear_matches_torch(rng):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     x, w, b = rng.standard_normal((4, 3, 6)), rng.standard_normal((5, 6)), rng.standard_normal(5)
     g = rng.standard_normal((4, 3, 5))
     xs = [leaf(x), leaf(w), leaf(b)]

@@ -15,13 +15,13 @@ import neurones as nr
 from neurones import functional as F
 from neurones.errors import DTypeError, ShapeError
 from neurones.ops.losses import CrossEntropy
-from tests.helpers import leaf
+from tests.helpers import leaf, reference_library
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
 def _torch():
-    return pytest.importorskip("torch")
+    return reference_library("torch")
 
 
 def _backward(out, rng):

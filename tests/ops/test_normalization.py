@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import neurones as nr
 import neurones.functional as F
 from neurones.errors import ShapeError
-from tests.helpers import leaf
+from tests.helpers import leaf, reference_library
 
 
 def standardized(x, axes, eps):
@@ -60,7 +60,7 @@ def test_batch_norm_eval_uses_running_statistics(shape):
 
 
 def test_running_statistics_follow_pytorch_over_steps():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     rng = np.random.default_rng(2)
     mean, var = nr.zeros(4, dtype=np.float64), nr.ones(4, dtype=np.float64)
     mean_t, var_t = torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64)
@@ -140,7 +140,7 @@ def test_group_norm(groups_and_size, spatial, affine):
 
 @pytest.mark.parametrize("case", ["layer", "group"])
 def test_layer_and_group_norm_match_torch(case):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     rng = np.random.default_rng(6)
     data = rng.standard_normal((3, 6, 4, 5))
     shape = (4, 5) if case == "layer" else (6,)

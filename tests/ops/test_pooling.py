@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import neurones as nr
 import neurones.functional as F
 from neurones.errors import ShapeError
-from tests.helpers import leaf
+from tests.helpers import leaf, reference_library
 
 
 def _out_size(size, k, s, p, d, ceil_mode):
@@ -187,7 +187,7 @@ max_cases = [
 
 @pytest.mark.parametrize("params", max_cases)
 def test_max_pools_match_torch(params):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     rng = np.random.default_rng(5)
     data = rng.integers(0, 4, size=(2, 3, 9, 8)).astype(np.float64)  # many ties
     x, xt = leaf(data), torch.tensor(data, requires_grad=True)
@@ -221,7 +221,7 @@ avg_cases = [
 
 @pytest.mark.parametrize("params", [*avg_cases, dict(kernel_size=3, padding=1, divisor_override=4)])
 def test_avg_pool2d_matches_torch(params):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     rng = np.random.default_rng(6)
     data = rng.standard_normal((2, 3, 9, 8))
     x, xt = leaf(data), torch.tensor(data, requires_grad=True)
@@ -235,7 +235,7 @@ def test_avg_pool2d_matches_torch(params):
 
 @pytest.mark.parametrize("params", avg_cases)
 def test_avg_pool1d_matches_torch(params):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     params = {k: v[-1] if isinstance(v, tuple) else v for k, v in params.items()}
     data = np.random.default_rng(7).standard_normal((2, 3, 11))
     y = F.avg_pool1d(leaf(data), **params)
@@ -244,7 +244,7 @@ def test_avg_pool1d_matches_torch(params):
 
 @pytest.mark.parametrize("size", [1, (2, 3), (3, 5), (None, 2), (7, 9), (4, 4)])
 def test_adaptive_avg_pool_matches_torch(size):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     rng = np.random.default_rng(8)
     data = rng.standard_normal((2, 3, 7, 9))
     x, xt = leaf(data), torch.tensor(data, requires_grad=True)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import neurones as nr
 from neurones.errors import ShapeError
-from tests.helpers import leaf
+from tests.helpers import leaf, reference_library
 
 
 @st.composite
@@ -107,7 +107,7 @@ def test_var_and_std_values_and_gradients(case, keepdim, correction):
 
 
 def test_var_matches_torch_corrections():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     data = _data((3, 5), 2)
     x, t = leaf(data), torch.tensor(data)
     for correction in (0, 1, 2):
@@ -118,7 +118,7 @@ def test_var_matches_torch_corrections():
 
 
 def test_std_gradient_is_zero_at_zero_deviation_like_torch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     x = leaf([2.0, 2.0, 2.0])
     x.std().backward()
     t = torch.tensor([2.0, 2.0, 2.0], requires_grad=True)
@@ -196,7 +196,7 @@ def test_max_of_two_tensors_is_the_elementwise_maximum():
 
 
 def test_max_with_dim_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     data = _data((3, 4), 5)
     values, indices = leaf(data).max(1, keepdim=True)
     expected = torch.tensor(data).max(1, keepdim=True)
@@ -247,7 +247,7 @@ def test_logsumexp_is_stable_at_large_magnitudes(dtype):
 
 
 def test_logsumexp_of_infinities_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     data = np.array([[-np.inf, -np.inf], [np.inf, 1.0], [-np.inf, 0.0]])
     np.testing.assert_array_equal(leaf(data).logsumexp(1).data, torch.tensor(data).logsumexp(1).numpy())
 
@@ -276,7 +276,7 @@ def test_norm_of_zero_has_zero_gradient_like_torch():
 
 
 def test_norm_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     data = _data((3, 4), 9)
     x, t = leaf(data), torch.tensor(data)
     for p, dim in [("fro", None), ("fro", (0, 1)), (1, 1), (2, 0), (math.inf, 1), (3, None)]:

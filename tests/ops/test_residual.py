@@ -11,7 +11,7 @@ from scipy.special import erf
 import neurones as nr
 from neurones.errors import ShapeError
 from neurones.ops.residual import ACTIVATIONS, residual_block
-from tests.helpers import randn_leaf
+from tests.helpers import randn_leaf, reference_library
 
 
 def reference(h, V, W, alpha, activation, slope):
@@ -43,7 +43,7 @@ def test_rectangular_block_matches_definition(rng, activation):
 
 
 def test_gelu_block_matches_torch(rng):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     h, V, W = rng.standard_normal((6, 4)), rng.standard_normal((4, 8)), rng.standard_normal((8, 4))
     g = rng.standard_normal((6, 4))
     ours = [nr.tensor(a, requires_grad=True) for a in (h, V, W)]

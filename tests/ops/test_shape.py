@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import neurones as nr
 import neurones.functional as F
 from neurones.errors import ShapeError
-from tests.helpers import leaf
+from tests.helpers import leaf, reference_library
 
 shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
 
@@ -86,7 +86,7 @@ def test_flatten_and_unflatten_errors_and_inverse():
 
 
 def test_squeeze_and_unsqueeze_match_torch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     array = _data((1, 3, 1, 2), 3)
     x, t = leaf(array), torch.tensor(array)
     for dim in (None, 0, -2, 1, (0, 2), (1, 2)):
@@ -164,7 +164,7 @@ def test_cat_and_stack_errors():
 
 
 def test_split_and_chunk_match_torch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     array = _data((7, 3), 5)
     x, t = leaf(array), torch.tensor(array)
     cases = [(x.split(3), t.split(3)), (x.split([2, 5]), t.split([2, 5])), (nr.split(x, 2, 1), t.split(2, 1))]
@@ -194,7 +194,7 @@ PADDINGS = [(1, 2), (0, 1, 2, 0), (2, 1, 1, 2, 1, 0)]
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
 @pytest.mark.parametrize("padding", PADDINGS)
 def test_pad_matches_torch_and_gradchecks(mode, padding):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     # PyTorch's non-constant modes want exactly one batch dim in front of the padded ones
     array = _data((1, 2, 3, 4)[-(len(padding) // 2 + 1) :], 6)
     x = leaf(array)
@@ -214,7 +214,7 @@ def test_pad_counts_each_source_entry_once_per_copy():
 
 
 def test_constant_pad_with_negative_widths_crops_like_torch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     array = _data((3, 5), 7)
     x = leaf(array)
     expected = torch.nn.functional.pad(torch.tensor(array), (-1, 2, 1, -2)).numpy()

@@ -10,6 +10,7 @@ import pytest
 import neurones as nr
 from neurones import optim
 from neurones.errors import GradientError
+from tests.helpers import reference_library
 
 
 def params_with_grads(rng, scale: float = 1.0, dtype=np.float64):
@@ -52,7 +53,7 @@ def test_clip_grad_norm_against_numpy(rng, norm_type, scale):
 
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf, 3.0])
 def test_clip_grad_norm_against_torch(rng, norm_type):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     params = params_with_grads(rng, 5.0)
     theirs = []
     for p in params:
@@ -114,7 +115,7 @@ def test_clip_grad_value(rng):
 
 
 def test_clip_grad_value_against_torch(rng):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     p = nr.tensor(np.zeros(6), dtype=np.float64, requires_grad=True)
     g = 2.0 * rng.standard_normal(6)
     p.grad = nr.tensor(g)

@@ -10,6 +10,7 @@ import pytest
 import neurones as nr
 from neurones import optim
 from neurones.optim import lr_scheduler
+from tests.helpers import reference_library
 
 STEPS = 30
 BASE_LRS = (0.1, 0.03)
@@ -118,7 +119,7 @@ def test_lambda_schedule_applies_one_function_per_group():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_schedule_matches_torch(name):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     optimizer = two_group_optimizer(torch.optim, lambda: torch.zeros(2, requires_grad=True))
     scheduler = build(torch.optim.lr_scheduler, name, optimizer)
     expected = [scheduler.get_last_lr()]

@@ -8,6 +8,7 @@ import pytest
 import neurones as nr
 from neurones import optim
 from neurones.errors import InplaceError, ShapeError
+from tests.helpers import reference_library
 from tests.optim.problems import gradients, starting_point
 
 
@@ -69,7 +70,7 @@ def test_state_dict_structure_and_copies():
 
 
 def test_state_dict_has_the_structure_of_torch():
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     thetas = starting_point()
     ours = optim.SGD([nr.tensor(thetas[0], requires_grad=True), nr.tensor(thetas[1], requires_grad=True)], momentum=0.9)
     theirs = torch.optim.SGD([torch.tensor(thetas[0], requires_grad=True), torch.tensor(thetas[1])], momentum=0.9)

@@ -13,6 +13,7 @@ import pytest
 
 import neurones as nr
 from neurones import optim
+from tests.helpers import reference_library
 from tests.optim.problems import STEPS, gradients, starting_point
 
 
@@ -158,7 +159,7 @@ def test_trajectory_matches_the_textbook_rule(name, reference, options):
 
 @pytest.mark.parametrize(("name", "reference", "options"), CASES, ids=IDS)
 def test_trajectory_matches_torch(name, reference, options):
-    torch = pytest.importorskip("torch")
+    torch = reference_library("torch")
     params = [torch.tensor(theta, dtype=torch.float64, requires_grad=True) for theta in starting_point()]
     optimizer = getattr(torch.optim, name)(params, **options)
     expected = []
