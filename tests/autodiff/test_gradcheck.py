@@ -85,8 +85,6 @@ def test_fails_on_a_single_wrong_entry_and_names_it():
 class ForgetsToUnbroadcast(nr.Function):
     """y = x + w with w broadcast, whose backward hands w the unreduced cotangent."""
 
-    saves_inputs = False
-
     def forward(self, x, w):
         return x + w
 

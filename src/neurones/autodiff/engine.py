@@ -57,10 +57,9 @@ def _count_consumers(root_node) -> dict:
     stack = [root_node]
     while stack:
         node = stack.pop()
-        parents = node.parents
-        if parents is None:
+        if node.is_freed():
             raise GraphFreedError(_FREED.format(op=type(node).__name__))
-        for parent in parents:
+        for parent in node.parents:
             if parent is None:
                 continue
             if parent in consumers:
@@ -90,14 +89,14 @@ def _propagate(root_node, seed, seed_owned, consumers, retain_graph) -> None:
         else:
             if node.retained is not None:
                 _retain(node, grad)
-            if "clock" in node.__dict__:
-                _check_versions(node)
+            if node.saved:
+                _check_saved(node)
             grads = node.backward(grad)
             if check:
                 _check_grads(node, grads, parents)
                 anomaly.check_backward(node, grads)
         if not retain_graph:
-            node.__dict__.clear()  # drop saved arrays and parents; the class attribute parents = None marks it freed
+            node.release()
         for parent, g in zip(parents, grads):
             if parent is None:
                 continue
@@ -141,30 +140,24 @@ def _retain(node, grad) -> None:
         tensor.grad.data += grad
 
 
-def _check_versions(node) -> None:
+def _check_saved(node) -> None:
     """Refuse to run a backward whose saved arrays were modified in place after the forward."""
-    clock = node.__dict__["clock"]
-    if node.output_modified and node.saves_output:
+    index = node.saved_modified()
+    if index is not None:
+        name = type(node).__name__
         raise InplaceError(
-            f"{type(node).__name__}: its output was modified in place after being saved for backward; "
-            f"the gradient would be wrong. Modify a copy (tensor.detach().clone()) instead"
+            f"{name}: saved array {index} (shape {node.saved[index].shape}) was modified in place after {name} "
+            f"saved it for backward; the gradient would be wrong. Do the in-place operation after backward, or on "
+            f"a copy (tensor.detach().clone())"
         )
-    for index, tensor in enumerate(node.__dict__.get("inputs", ())):
-        if tensor._version > clock:
-            raise InplaceError(
-                f"{type(node).__name__}: input {index} (shape {tensor.shape}) was modified in place after "
-                f"{type(node).__name__} saved it for backward; the gradient would be wrong. Do the in-place "
-                f"operation after backward, or on a copy"
-            )
 
 
 def _check_grads(node, grads, parents) -> None:
     if len(grads) != len(parents):
         raise GradientError(f"{type(node).__name__}.backward returned {len(grads)} gradients for {len(parents)} inputs")
-    for index, tensor in enumerate(node.__dict__.get("inputs", ())):
-        g = grads[index]
-        if g is not None and g.shape != tensor.shape:
+    for index, (g, shape) in enumerate(zip(grads, getattr(node, "input_shapes", ()))):
+        if g is not None and g.shape != shape:
             raise ShapeError(
                 f"{type(node).__name__}.backward returned a gradient of shape {g.shape} for input {index} "
-                f"of shape {tensor.shape}"
+                f"of shape {shape}"
             )

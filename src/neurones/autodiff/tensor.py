@@ -17,7 +17,7 @@ import weakref
 import numpy as np
 
 from neurones.autodiff import engine, grad_mode
-from neurones.autodiff.function import CLOCK, AccumulateGrad, Function, _bind_tensor_class
+from neurones.autodiff.function import MODIFIED, AccumulateGrad, Function, _bind_tensor_class
 from neurones.backend import DEFAULT_DTYPE, as_dtype, is_floating
 from neurones.errors import DTypeError, GradientError, InplaceError, ShapeError
 
@@ -204,9 +204,9 @@ class Tensor:
             )
 
     def _end_inplace(self) -> Tensor:
-        self._version = CLOCK.tick()
-        if not self.is_leaf:
-            self._edge.output_modified = True
+        # The stamp goes on the memory, not only on this tensor: every node that saved an array living there
+        # (this tensor's data, a view of it, the array it views) sees the write at backward.
+        self._version = MODIFIED.mark(self.data)
         return self
 
     def _operand(self, other):

@@ -44,15 +44,13 @@ def _logistic(x: np.ndarray) -> np.ndarray:
 class Sigmoid(Function):
     """y = σ(x) = 1 / (1 + e⁻ˣ);  ∂L/∂x = g y (1 − y)."""
 
-    saves_inputs = False
-    saves_output = True
-
     def forward(self, x):
-        self.y = _logistic(x)
-        return self.y
+        y = _logistic(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        y = self.y
+        (y,) = self.saved
         gy = g * y
         return (gy - gy * y,)
 
@@ -60,15 +58,13 @@ class Sigmoid(Function):
 class Tanh(Function):
     """y = tanh x;  ∂L/∂x = g (1 − y²)."""
 
-    saves_inputs = False
-    saves_output = True
-
     def forward(self, x):
-        self.y = np.tanh(x)
-        return self.y
+        y = np.tanh(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        y = self.y
+        (y,) = self.saved
         return (g - g * y * y,)
 
 
@@ -95,49 +91,47 @@ def shared_zeros_like(x: np.ndarray) -> np.ndarray:
 class ReLU(Function):
     """y = max(x, 0);  ∂L/∂x = g [y > 0], with the subgradient ReLU′(0) = 0."""
 
-    saves_inputs = False
-    saves_output = True
-
     def forward(self, x):
-        self.y = np.maximum(x, shared_zeros_like(x))
-        return self.y
+        y = np.maximum(x, shared_zeros_like(x))
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
         # The mask written as 0.0/1.0 in g's dtype, then multiplied in place: multiplying by a bool mask costs a
+        (y,) = self.saved
         # cast per entry (measured 0.53 → 0.43 ms on 1.6M float32 entries).
-        mask = np.greater(self.y, 0, out=np.empty(self.y.shape, g.dtype), casting="unsafe")
+        mask = np.greater(y, 0, out=np.empty(y.shape, g.dtype), casting="unsafe")
         return (np.multiply(g, mask, out=mask),)
 
 
 class LeakyReLU(Function):
     """y = x for x > 0, s·x otherwise;  ∂L/∂x = g for x > 0, s·g otherwise (so s at x = 0, as in PyTorch)."""
 
-    saves_inputs = False
-
     def forward(self, x, negative_slope):
-        self.positive = x > 0
+        positive = x > 0
         self.slope = negative_slope
-        return np.where(self.positive, x, x * negative_slope)
+        self.save_for_backward(positive)
+        return np.where(positive, x, x * negative_slope)
 
     def backward(self, g):
-        return (np.where(self.positive, g, g * self.slope),)
+        (positive,) = self.saved
+        return (np.where(positive, g, g * self.slope),)
 
 
 class ELU(Function):
     """y = x for x > 0, α(eˣ − 1) otherwise;  ∂L/∂x = g for x > 0, g αeˣ = g (y + α) otherwise (α at x = 0)."""
 
-    saves_inputs = False
-    saves_output = True
-
     def forward(self, x, alpha):
-        self.positive = x > 0
+        positive = x > 0
         self.alpha = alpha
         # expm1 of the clipped input: the branch not taken must not overflow for large positive x.
-        self.y = np.where(self.positive, x, np.expm1(np.minimum(x, 0)) * alpha)
-        return self.y
+        y = np.where(positive, x, np.expm1(np.minimum(x, 0)) * alpha)
+        self.save_for_backward(positive, y)
+        return y
 
     def backward(self, g):
-        return (np.where(self.positive, g, g * (self.y + self.alpha)),)
+        positive, y = self.saved
+        return (np.where(positive, g, g * (y + self.alpha)),)
 
 
 def normal_cdf(x: np.ndarray) -> np.ndarray:
@@ -162,12 +156,13 @@ class GELU(Function):
     φ(x) = e^{−x²/2}/√(2π). Smooth everywhere."""
 
     def forward(self, x):
-        self.x = x
-        self.cdf = normal_cdf(x)
-        return x * self.cdf
+        cdf = normal_cdf(x)
+        self.save_for_backward(x, cdf)
+        return x * cdf
 
     def backward(self, g):
-        return (g * gelu_slope(self.x, self.cdf),)
+        x, cdf = self.saved
+        return (g * gelu_slope(x, cdf),)
 
 
 class GELUTanh(Function):
@@ -175,13 +170,13 @@ class GELUTanh(Function):
     ∂L/∂x = g [½(1 + tanh u) + ½ x (1 − tanh² u) √(2/π)(1 + 3·0.044715 x²)]."""
 
     def forward(self, x):
-        self.x = x
         x2 = x * x
-        self.t = np.tanh(x * (1 + _GELU_CUBIC * x2) * _SQRT_2_OVER_PI)
-        return x * (1 + self.t) * 0.5
+        t = np.tanh(x * (1 + _GELU_CUBIC * x2) * _SQRT_2_OVER_PI)
+        self.save_for_backward(x, t)
+        return x * (1 + t) * 0.5
 
     def backward(self, g):
-        x, t = self.x, self.t
+        x, t = self.saved
         du = (1 + 3 * _GELU_CUBIC * x * x) * _SQRT_2_OVER_PI
         return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du),)
 
@@ -195,15 +190,16 @@ class Softplus(Function):
 
     def forward(self, x, beta, threshold):
         bx = x * beta if beta != 1 else x
-        self.bx, self.threshold = bx, threshold
+        self.threshold = threshold
         soft = np.log1p(np.exp(-np.abs(bx)))
         soft += np.maximum(bx, 0)
         if beta != 1:
             soft /= beta
+        self.save_for_backward(bx)
         return np.where(bx > threshold, x, soft)
 
     def backward(self, g):
-        bx = self.bx
+        (bx,) = self.saved
         return (np.where(bx > self.threshold, g, g * _logistic(bx)),)
 
 
@@ -211,12 +207,12 @@ class SiLU(Function):
     """y = x σ(x) (also called swish);  ∂L/∂x = g σ(x) (1 + x (1 − σ(x)))."""
 
     def forward(self, x):
-        self.x = x
-        self.s = _logistic(x)
-        return x * self.s
+        s = _logistic(x)
+        self.save_for_backward(x, s)
+        return x * s
 
     def backward(self, g):
-        x, s = self.x, self.s
+        x, s = self.saved
         return (g * s * (1 + x * (1 - s)),)
 
 
@@ -224,11 +220,11 @@ class Arctan(Function):
     """y = arctan x;  ∂L/∂x = g / (1 + x²)."""
 
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return np.arctan(x)
 
     def backward(self, g):
-        x = self.x
+        (x,) = self.saved
         return (g / (1 + x * x),)
 
 
@@ -236,14 +232,14 @@ class Hardtanh(Function):
     """y = clip(x, min_val, max_val);  ∂L/∂x = g strictly inside (min_val, max_val), 0 elsewhere (bounds
     included, as in PyTorch)."""
 
-    saves_inputs = False
-
     def forward(self, x, min_val, max_val):
-        self.inside = (x > min_val) & (x < max_val)
+        inside = (x > min_val) & (x < max_val)
+        self.save_for_backward(inside)
         return np.clip(x, min_val, max_val)
 
     def backward(self, g):
-        return (g * self.inside,)
+        (inside,) = self.saved
+        return (g * inside,)
 
 
 # -------------------------------------------------------------------------------------------- softmax family
@@ -260,18 +256,16 @@ class Softmax(Function):
     exponent is ≤ 0 and the largest term is exactly 1: no overflow, and the denominator is ≥ 1.
     """
 
-    saves_inputs = False
-    saves_output = True
-
     def forward(self, x, dim):
         y = np.subtract(x, x.max(axis=dim, keepdims=True), out=np.empty_like(x))
         np.exp(y, out=y)
         y /= y.sum(axis=dim, keepdims=True)
-        self.y, self.dim = y, dim
+        self.dim = dim
+        self.save_for_backward(y)
         return y
 
     def backward(self, g):
-        y = self.y
+        (y,) = self.saved
         gy = g * y
         gy -= y * gy.sum(axis=self.dim, keepdims=True)
         return (gy,)
@@ -284,17 +278,16 @@ class LogSoftmax(Function):
     and, its largest term being 1, never takes the log of a number below 1.
     """
 
-    saves_inputs = False
-    saves_output = True
-
     def forward(self, x, dim):
         y = x - x.max(axis=dim, keepdims=True)
         y -= np.log(np.exp(y).sum(axis=dim, keepdims=True))
-        self.y, self.dim = y, dim
+        self.dim = dim
+        self.save_for_backward(y)
         return y
 
     def backward(self, g):
-        grad = np.exp(self.y)
+        (y,) = self.saved
+        grad = np.exp(y)
         grad *= -g.sum(axis=self.dim, keepdims=True)
         grad += g
         return (grad,)

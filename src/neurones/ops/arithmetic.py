@@ -27,8 +27,6 @@ def _broadcast_error(op: str, a: np.ndarray, b: np.ndarray) -> ShapeError:
 class Add(Function):
     """y = a + b;  ∂L/∂a = g,  ∂L/∂b = g (summed over broadcast axes)."""
 
-    saves_inputs = False
-
     def forward(self, a, b):
         try:
             y = a + b
@@ -46,8 +44,6 @@ class Add(Function):
 
 class Sub(Function):
     """y = a − b;  ∂L/∂a = g,  ∂L/∂b = −g."""
-
-    saves_inputs = False
 
     def forward(self, a, b):
         try:
@@ -72,12 +68,12 @@ class Mul(Function):
             y = a * b
         except ValueError:
             raise _broadcast_error("mul", a, b) from None
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return y
 
     def backward(self, g):
         pa, pb = self.parents
-        a, b = self.a, self.b
+        a, b = self.saved
         return (
             unbroadcast(g * b, a.shape) if pa is not None else None,
             unbroadcast(g * a, b.shape) if pb is not None else None,
@@ -92,12 +88,12 @@ class Div(Function):
             y = a / b
         except ValueError:
             raise _broadcast_error("div", a, b) from None
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return y
 
     def backward(self, g):
         pa, pb = self.parents
-        a, b = self.a, self.b
+        a, b = self.saved
         ga = g / b
         return (
             unbroadcast(ga, a.shape) if pa is not None else None,
@@ -106,30 +102,35 @@ class Div(Function):
 
 
 class Pow(Function):
-    """y = a ** b (tensor exponent);  ∂L/∂a = g b a^(b−1),  ∂L/∂b = g y log a (0 where a = 0)."""
+    """y = a ** b (tensor exponent);  ∂L/∂a = g b a^(b−1),  ∂L/∂b = g y log a.
+
+    At a base of 0 the values are PyTorch's: ∂L/∂a = 0 where b = 0 (a⁰ is constant, even at a = 0, where
+    b a^(b−1) would be 0 · ∞), and ∂L/∂b = 0 where a = 0 and b ≥ 0 (y log a would be 0 · (−∞)); a negative
+    base gives a NaN ∂L/∂b (log a is not real).
+    """
 
     def forward(self, a, b):
         try:
-            self.y = np.power(a, b)
+            y = np.power(a, b)
         except ValueError:
             try:
                 np.broadcast_shapes(a.shape, b.shape)
             except ValueError:
                 raise _broadcast_error("pow", a, b) from None
             raise  # not a shape problem: integers to negative integer powers
-        self.a, self.b = a, b
-        return self.y
+        self.save_for_backward(a, b, y)
+        return y
 
     def backward(self, g):
         pa, pb = self.parents
-        a, b = self.a, self.b
+        a, b, y = self.saved
         ga = gb = None
-        if pa is not None:
-            ga = unbroadcast(g * b * np.power(a, b - 1), a.shape)
-        if pb is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
-            gb = unbroadcast(g * self.y * log_a, b.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if pa is not None:
+                ga = unbroadcast(np.where(b == 0, 0, g * b * np.power(a, b - 1)).astype(g.dtype, copy=False), a.shape)
+            if pb is not None:
+                at_zero = (a == 0) & (b >= 0)
+                gb = unbroadcast(np.where(at_zero, 0, g * y * np.log(a)).astype(g.dtype, copy=False), b.shape)
         return ga, gb
 
 
@@ -138,18 +139,20 @@ class Maximum(Function):
 
     def forward(self, a, b):
         try:
-            self.a_wins = a >= b
+            a_wins = a >= b
         except ValueError:
             raise _broadcast_error("maximum", a, b) from None
+        self.save_for_backward(a_wins)
         self.shapes = (a.shape, b.shape)
         return np.maximum(a, b)
 
     def backward(self, g):
         pa, pb = self.parents
         sa, sb = self.shapes
+        (a_wins,) = self.saved
         return (
-            unbroadcast(np.where(self.a_wins, g, 0), sa) if pa is not None else None,
-            unbroadcast(np.where(self.a_wins, 0, g), sb) if pb is not None else None,
+            unbroadcast(np.where(a_wins, g, 0), sa) if pa is not None else None,
+            unbroadcast(np.where(a_wins, 0, g), sb) if pb is not None else None,
         )
 
 
@@ -158,9 +161,10 @@ class Minimum(Function):
 
     def forward(self, a, b):
         try:
-            self.a_wins = a <= b
+            a_wins = a <= b
         except ValueError:
             raise _broadcast_error("minimum", a, b) from None
+        self.save_for_backward(a_wins)
         self.shapes = (a.shape, b.shape)
         return np.minimum(a, b)
 
@@ -171,8 +175,6 @@ class Minimum(Function):
 class AddScalar(Function):
     """y = x + c for a Python scalar c;  ∂L/∂x = g."""
 
-    saves_inputs = False
-
     def forward(self, x, c):
         return x + c
 
@@ -182,8 +184,6 @@ class AddScalar(Function):
 
 class MulScalar(Function):
     """y = c x;  ∂L/∂x = c g."""
-
-    saves_inputs = False
 
     def forward(self, x, c):
         self.c = c
@@ -196,8 +196,6 @@ class MulScalar(Function):
 class DivScalar(Function):
     """y = x / c;  ∂L/∂x = g / c."""
 
-    saves_inputs = False
-
     def forward(self, x, c):
         self.c = c
         return x / c
@@ -209,8 +207,6 @@ class DivScalar(Function):
 class SubScalar(Function):
     """y = x − c;  ∂L/∂x = g."""
 
-    saves_inputs = False
-
     def forward(self, x, c):
         return x - c
 
@@ -220,8 +216,6 @@ class SubScalar(Function):
 
 class RSubScalar(Function):
     """y = c − x;  ∂L/∂x = −g."""
-
-    saves_inputs = False
 
     def forward(self, x, c):
         return c - x
@@ -234,48 +228,56 @@ class RDivScalar(Function):
     """y = c / x;  ∂L/∂x = −g c / x² = −g y / x."""
 
     def forward(self, x, c):
-        self.x = x
-        self.y = c / x
-        return self.y
+        y = c / x
+        self.save_for_backward(x, y)
+        return y
 
     def backward(self, g):
-        return (-g * self.y / self.x,)
+        x, y = self.saved
+        return (-g * y / x,)
 
 
 class PowScalar(Function):
-    """y = x ** c;  ∂L/∂x = g c x^(c−1)."""
+    """y = x ** c;  ∂L/∂x = g c x^(c−1), and 0 for c = 0 (x⁰ is constant, even at x = 0), as in PyTorch."""
 
     def forward(self, x, c):
-        self.x, self.c = x, c
-        if c == 2:
+        self.save_for_backward(x)
+        self.c = c
+        if c == 2 and (x.dtype.kind == "f" or type(c) is int):  # x ⊙ x is exact; an integer base to 2.0 is float
             return x * x
         return np.power(x, c)
 
     def backward(self, g):
-        x, c = self.x, self.c
+        (x,) = self.saved
+        c = self.c
+        if c == 0:
+            return (np.zeros_like(g),)
         if c == 2:
             return (g * (2 * x),)
         return (g * c * np.power(x, c - 1),)
 
 
 class RPowScalar(Function):
-    """y = c ** x = exp(x log c);  ∂L/∂x = g y log c."""
-
-    saves_inputs = False
+    """y = c ** x = exp(x log c);  ∂L/∂x = g y log c, and 0 where c = 0 and x ≥ 0 (PyTorch's value)."""
 
     def forward(self, x, c):
-        self.y = np.power(c, x)
-        self.log_c = float(np.log(c))  # a Python float: a NumPy float64 scalar would promote float32 cotangents
-        return self.y
+        y = np.power(c, x)
+        self.save_for_backward(x, y)
+        with np.errstate(divide="ignore"):
+            self.log_c = float(np.log(c))  # a Python float: a NumPy float64 scalar would promote float32 cotangents
+        self.c = c
+        return y
 
     def backward(self, g):
-        return (g * self.y * self.log_c,)
+        x, y = self.saved
+        if self.c == 0:
+            with np.errstate(invalid="ignore"):
+                return (np.where(x >= 0, 0, g * y * self.log_c).astype(g.dtype, copy=False),)
+        return (g * y * self.log_c,)
 
 
 class Neg(Function):
     """y = −x;  ∂L/∂x = −g."""
-
-    saves_inputs = False
 
     def forward(self, x):
         return -x
@@ -288,82 +290,80 @@ class Neg(Function):
 class Exp(Function):
     """y = eˣ;  ∂L/∂x = g y."""
 
-    saves_inputs = False
-    saves_output = True
-
     def forward(self, x):
-        self.y = np.exp(x)
-        return self.y
+        y = np.exp(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        return (g * self.y,)
+        (y,) = self.saved
+        return (g * y,)
 
 
 class Log(Function):
     """y = log x;  ∂L/∂x = g / x."""
 
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return np.log(x)
 
     def backward(self, g):
-        return (g / self.x,)
+        (x,) = self.saved
+        return (g / x,)
 
 
 class Log1p(Function):
     """y = log(1 + x), accurate for small x;  ∂L/∂x = g / (1 + x)."""
 
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return np.log1p(x)
 
     def backward(self, g):
-        return (g / (1 + self.x),)
+        (x,) = self.saved
+        return (g / (1 + x),)
 
 
 class Expm1(Function):
     """y = eˣ − 1, accurate for small x;  ∂L/∂x = g (y + 1)."""
 
-    saves_inputs = False
-    saves_output = True
-
     def forward(self, x):
-        self.y = np.expm1(x)
-        return self.y
+        y = np.expm1(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        return (g * (self.y + 1),)
+        (y,) = self.saved
+        return (g * (y + 1),)
 
 
 class Sqrt(Function):
     """y = √x;  ∂L/∂x = g / (2y)."""
 
-    saves_inputs = False
-    saves_output = True
-
     def forward(self, x):
-        self.y = np.sqrt(x)
-        return self.y
+        y = np.sqrt(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        return (g / (2 * self.y),)
+        (y,) = self.saved
+        return (g / (2 * y),)
 
 
 class Abs(Function):
     """y = |x|;  ∂L/∂x = g sign(x), with the subgradient 0 at x = 0."""
 
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return np.abs(x)
 
     def backward(self, g):
-        return (g * np.sign(self.x),)
+        (x,) = self.saved
+        return (g * np.sign(x),)
 
 
 class Sign(Function):
     """y = sign(x); piecewise constant, so its gradient is 0 everywhere (the subgradient at 0 included)."""
-
-    saves_inputs = False
 
     def forward(self, x):
         self.shape, self.dtype = x.shape, x.dtype
@@ -377,23 +377,21 @@ class Clamp(Function):
     """y = min(max(x, lo), hi): value clipping, a node of the notes;  ∂L/∂x = g where lo ≤ x ≤ hi, else 0."""
 
     def forward(self, x, lo, hi):
-        self.inside = np.ones(x.shape, bool)
+        inside = np.ones(x.shape, bool)
         if lo is not None:
-            self.inside &= x >= lo
+            inside &= x >= lo
         if hi is not None:
-            self.inside &= x <= hi
+            inside &= x <= hi
+        self.save_for_backward(inside)
         return np.clip(x, lo, hi)
 
     def backward(self, g):
-        return (np.where(self.inside, g, 0).astype(g.dtype, copy=False),)
-
-    saves_inputs = False
+        (inside,) = self.saved
+        return (np.where(inside, g, 0).astype(g.dtype, copy=False),)
 
 
 class Where(Function):
     """y = a where condition else b;  ∂L/∂a = g on the condition, ∂L/∂b = g off it."""
-
-    saves_inputs = False
 
     def forward(self, a, b, condition):
         try:
@@ -403,17 +401,18 @@ class Where(Function):
                 f"where: condition of shape {condition.shape} and operands of shapes {a.shape} and {b.shape} "
                 f"cannot be broadcast together"
             ) from None
-        self.condition = condition
+        self.save_for_backward(condition)
         self.shapes = (a.shape, b.shape)
         return y
 
     def backward(self, g):
         pa, pb = self.parents
         sa, sb = self.shapes
+        (condition,) = self.saved
         zero = np.zeros((), g.dtype)
         return (
-            unbroadcast(np.where(self.condition, g, zero), sa) if pa is not None else None,
-            unbroadcast(np.where(self.condition, zero, g), sb) if pb is not None else None,
+            unbroadcast(np.where(condition, g, zero), sa) if pa is not None else None,
+            unbroadcast(np.where(condition, zero, g), sb) if pb is not None else None,
         )
 
 

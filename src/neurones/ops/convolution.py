@@ -320,11 +320,13 @@ class Conv2d(Function):
             out = np.matmul(kernel, cols, out=product[..., : n * geo.columns])
             np.copyto(y[start : start + n], geo.outputs(out.reshape(geo.o, n, geo.columns)).transpose(1, 0, 2, 3))
         if self.parents is not None:
-            self.xp, self.kernel, self.geometry, self.unbatched = xp, kernel, geo, unbatched
+            self.geometry, self.unbatched = geo, unbatched
+            self.save_for_backward(xp, kernel)
         return y[0] if unbatched else y
 
     def backward(self, g):
-        geo, kernel, xp = self.geometry, self.kernel, self.xp
+        geo = self.geometry
+        xp, kernel = self.saved
         parents = self.parents
         has_bias = len(parents) == 3
         need_x, need_w = parents[0] is not None, parents[1] is not None

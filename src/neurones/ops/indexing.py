@@ -44,8 +44,6 @@ class BasicIndex(Function):
     """y = x[index] for ints, slices, ``None`` and ``Ellipsis`` (a view of x);  ∂L/∂x = g at the read positions,
     0 elsewhere."""
 
-    saves_inputs = False
-
     def forward(self, x, index):
         if self.parents is not None:
             self.shape, self.index = x.shape, index
@@ -61,18 +59,18 @@ class AdvancedIndex(Function):
     """y = x[index] with integer arrays or boolean masks in the index (a copy);  ∂L/∂x = g summed back at the
     read positions (repeated positions accumulate), 0 elsewhere. ``unique`` says no position is read twice."""
 
-    saves_inputs = False
-
     def forward(self, x, index, unique):
         if self.parents is not None:
-            self.shape, self.index, self.unique = x.shape, index, unique
+            self.shape, self.unique = x.shape, unique
+            self.save_for_backward(*index)  # index arrays may be the user's: a later write to them must be seen
         return x[index]
 
     def backward(self, g):
+        index = self.saved
         if not self.unique:
-            return (scatter_add(self.shape, self.index, g),)
+            return (scatter_add(self.shape, index, g),)
         grad = np.zeros(self.shape, g.dtype)
-        grad[self.index] = g
+        grad[index] = g
         return (grad,)
 
 

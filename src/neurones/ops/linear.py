@@ -32,11 +32,11 @@ class MatMul(Function):
             y = a @ b
         except ValueError:
             raise ShapeError(f"matmul: cannot multiply {a.shape} by {b.shape}") from None
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return y
 
     def backward(self, g):
-        a, b = self.a, self.b
+        a, b = self.saved
         pa, pb = self.parents
         if a.ndim == 2 and b.ndim == 2:  # the hot path of every dense layer: two GEMMs, nothing else
             return (g @ b.T if pa is not None else None, a.T @ g if pb is not None else None)
@@ -83,11 +83,11 @@ class Linear(Function):
             y = (x @ weight.T).reshape((*self.x_shape[:-1], weight.shape[0]))
         if bias is not None:
             y += bias  # y is a fresh product: adding in place saves an allocation
-        self.x2, self.weight = x, weight
+        self.save_for_backward(x, weight)
         return y
 
     def backward(self, g):
-        x2, weight = self.x2, self.weight
+        x2, weight = self.saved
         parents = self.parents
         g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
         gx = gw = None

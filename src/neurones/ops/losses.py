@@ -101,8 +101,6 @@ class MSELoss(Function):
     """ℓ = (x − t)², reduced;  ∂L/∂x = 2 (x − t) g (divided by the number of elements for "mean"),
     ∂L/∂t = −∂L/∂x (summed over broadcast axes)."""
 
-    saves_inputs = False
-
     def forward(self, x, t, reduction):
         try:
             diff = x - t
@@ -110,11 +108,12 @@ class MSELoss(Function):
             raise ShapeError(
                 f"mse_loss: input of shape {x.shape} and target of shape {t.shape} do not broadcast"
             ) from None
-        self.diff, self.reduction, self.shapes = diff, reduction, (x.shape, t.shape)
+        self.reduction, self.shapes = reduction, (x.shape, t.shape)
+        self.save_for_backward(diff)
         return _reduce(diff * diff, reduction, diff.size)
 
     def backward(self, g):
-        diff = self.diff
+        (diff,) = self.saved
         scale = g * (2 / diff.size) if self.reduction == "mean" else g * 2
         grad = diff * scale
         px, pt = self.parents
@@ -131,8 +130,6 @@ class CrossEntropy(Function):
     Writing ℓᵢ = −Σ_c a_{ic} log p_{ic}, the gradient is ∂ℓᵢ/∂x_{ic} = p_{ic} Σ_c′ a_{ic′} − a_{ic}:
     softmax minus the (weighted, smoothed) target distribution, times the reduction's scale.
     """
-
-    saves_inputs = False
 
     def forward(self, x, target, class_weight, ignore_index, reduction, label_smoothing):
         unbatched = x.ndim == 1
@@ -163,28 +160,30 @@ class CrossEntropy(Function):
             self.total_weight = total_weight
         if self.parents is not None:
             exps /= sum_exp
-            self.probs, self.classes, self.class_weight = exps, classes, class_weight
+            # The target's array is saved for the in-place check: the class helper's arrays are views of it.
+            self.save_for_backward(exps, class_weight, target, classes)
             self.reduction, self.label_smoothing, self.unbatched = reduction, label_smoothing, unbatched
         loss = _reduce(loss, reduction, classes.denominator)
         return loss[0] if unbatched and reduction == "none" else loss
 
     def backward(self, g):
-        classes, eps = self.classes, self.label_smoothing
+        probs, class_weight, _, classes = self.saved
+        eps = self.label_smoothing
         scale = classes.scale(g, self.reduction, self.unbatched)
         on_target = scale if classes.weight is None else scale * classes.weight
         if eps:
-            n_classes = self.probs.shape[1]
+            n_classes = probs.shape[1]
             uniform = scale * (eps / n_classes)
             if classes.valid is not None:
                 uniform = uniform * classes.valid
             on_target = on_target * (1 - eps)
-            grad = self.probs * _expand_classes(on_target + uniform * self.total_weight)
-            if self.class_weight is None:
+            grad = probs * _expand_classes(on_target + uniform * self.total_weight)
+            if class_weight is None:
                 grad -= _expand_classes(uniform)
             else:
-                grad -= _expand_classes(uniform) * _class_column(self.class_weight, grad.ndim)
+                grad -= _expand_classes(uniform) * _class_column(class_weight, grad.ndim)
         else:
-            grad = self.probs * _expand_classes(on_target)
+            grad = probs * _expand_classes(on_target)
         classes.subtract(grad, on_target)
         return (grad[0] if self.unbatched else grad,)
 
@@ -212,7 +211,7 @@ class CrossEntropyProbs(Function):
         loss *= -1
         self.count = x.size // n_classes
         if self.parents is not None:
-            self.log_probs, self.target, self.column = log_probs, target, column
+            self.save_for_backward(log_probs, target, column)
             self.reduction, self.label_smoothing, self.unbatched = reduction, label_smoothing, unbatched
         loss = _reduce(loss, reduction, self.count)
         return loss[0] if unbatched and reduction == "none" else loss
@@ -222,7 +221,7 @@ class CrossEntropyProbs(Function):
             scale = g / self.count
         else:
             scale = _expand_classes(g.reshape(1) if self.unbatched and self.reduction == "none" else g)
-        log_probs, target = self.log_probs, self.target
+        log_probs, target, column = self.saved
         px, pq = self.parents
         gx = gq = None
         if px is not None:
@@ -234,8 +233,8 @@ class CrossEntropyProbs(Function):
                 gx = gx[0]
         if pq is not None:
             gq = log_probs * (-(1 - self.label_smoothing) * scale)
-            if self.column is not None:
-                gq *= self.column
+            if column is not None:
+                gq *= column
             if self.unbatched:
                 gq = gq[0]
         return gx, gq
@@ -245,8 +244,6 @@ class NLLLoss(Function):
     """Negative log-likelihood of given log-probabilities: ℓᵢ = −w_{yᵢ} x_{i,yᵢ} (0 where yᵢ = ignore_index);
     ∂ℓᵢ/∂x_{ic} = −w_{yᵢ} [c = yᵢ]."""
 
-    saves_inputs = False
-
     def forward(self, x, target, class_weight, ignore_index, reduction):
         unbatched = x.ndim == 1
         if unbatched:
@@ -255,13 +252,14 @@ class NLLLoss(Function):
         loss = -classes.gather(x)
         if classes.weight is not None:
             loss *= classes.weight
-        self.classes, self.reduction, self.unbatched = classes, reduction, unbatched
+        self.save_for_backward(target, classes)  # the target's array: the class helper's arrays are views of it
+        self.reduction, self.unbatched = reduction, unbatched
         self.shape, self.dtype = x.shape, x.dtype
         loss = _reduce(loss, reduction, classes.denominator)
         return loss[0] if unbatched and reduction == "none" else loss
 
     def backward(self, g):
-        classes = self.classes
+        _, classes = self.saved
         scale = classes.scale(g, self.reduction, self.unbatched)
         on_target = scale if classes.weight is None else scale * classes.weight
         grad = np.zeros(self.shape, self.dtype)
@@ -286,15 +284,15 @@ class BinaryCrossEntropyWithLogits(Function):
             loss = (1 - t) * x + (1 + (pos_weight - 1) * t) * softplus_neg
         if weight is not None:
             loss = loss * weight
-        self.x, self.t, self.softplus_neg = x, t, softplus_neg
-        self.weight, self.pos_weight, self.reduction = weight, pos_weight, reduction
+        self.save_for_backward(x, t, softplus_neg, weight, pos_weight)
+        self.reduction = reduction
         return _reduce(loss, reduction, loss.size)
 
     def backward(self, g):
-        x, t, pos_weight = self.x, self.t, self.pos_weight
+        x, t, softplus_neg, weight, pos_weight = self.saved
         scale = g / x.size if self.reduction == "mean" else g
-        if self.weight is not None:
-            scale = scale * self.weight
+        if weight is not None:
+            scale = scale * weight
         px, pt = self.parents
         gx = gt = None
         if px is not None:
@@ -305,7 +303,7 @@ class BinaryCrossEntropyWithLogits(Function):
                 gx = (1 - t) - (1 + (pos_weight - 1) * t) * _logistic(-x)
             gx *= scale
         if pt is not None:
-            gt = -x if pos_weight is None else (pos_weight - 1) * self.softplus_neg - x
+            gt = -x if pos_weight is None else (pos_weight - 1) * softplus_neg - x
             gt = gt * scale
         return gx, gt
 
@@ -322,22 +320,22 @@ class BinaryCrossEntropy(Function):
         loss = -(log_1mp + t * (log_p - log_1mp))
         if weight is not None:
             loss = loss * weight
-        self.p, self.t, self.log_p, self.log_1mp = p, t, log_p, log_1mp
-        self.weight, self.reduction = weight, reduction
+        self.save_for_backward(p, t, log_p, log_1mp, weight)
+        self.reduction = reduction
         return _reduce(loss, reduction, loss.size)
 
     def backward(self, g):
-        p = self.p
+        p, t, log_p, log_1mp, weight = self.saved
         scale = g / p.size if self.reduction == "mean" else g
-        if self.weight is not None:
-            scale = scale * self.weight
+        if weight is not None:
+            scale = scale * weight
         pp, pt = self.parents
         gp = gt = None
         if pp is not None:
-            gp = (p - self.t) / np.maximum(p * (1 - p), 1e-12)
+            gp = (p - t) / np.maximum(p * (1 - p), 1e-12)
             gp *= scale
         if pt is not None:
-            gt = (self.log_1mp - self.log_p) * scale
+            gt = (log_1mp - log_p) * scale
         return gp, gt
 
 

@@ -42,12 +42,12 @@ def _affine(xhat: np.ndarray, weight, bias, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _affine_grads(g, xhat, weight, bias, parents, axes, shape) -> tuple:
+def _affine_grads(g, xhat, weight, has_bias: bool, parents, axes, shape) -> tuple:
     """∂L/∂γ = Σ g x̂ and ∂L/∂β = Σ g over ``axes``, reshaped to the parameters' ``shape`` (None where not needed)."""
     grads = []
     if weight is not None:
         grads.append((g * xhat).sum(axis=axes).reshape(shape) if parents[len(grads) + 1] is not None else None)
-    if bias is not None:
+    if has_bias:
         grads.append(g.sum(axis=axes).reshape(shape) if parents[len(grads) + 1] is not None else None)
     return tuple(grads)
 
@@ -73,8 +73,6 @@ def _split_params(x, params, has_weight: bool, has_bias: bool) -> tuple:
 class BatchNorm(Function):
     """y = γ (x − μ_c)/√(σ²_c + ε) + β_c per channel c (axis 1), with batch or running statistics."""
 
-    saves_inputs = False
-
     def forward(self, x, *params, has_weight, has_bias, running_mean, running_var, training, momentum, eps):
         weight, bias = _split_params(x, params, has_weight, has_bias)
         axes = (0, *tuple(range(2, x.ndim)))
@@ -93,8 +91,8 @@ class BatchNorm(Function):
         inv_std = 1 / np.sqrt(var + eps)
         xhat *= inv_std
         if self.parents is not None:
-            self.xhat, self.inv_std, self.training = xhat, inv_std, training
-            self.weight, self.bias, self.axes = weight, bias, axes
+            self.training, self.has_bias, self.axes = training, bias is not None, axes
+            self.save_for_backward(xhat, inv_std, weight)
         return _affine(
             xhat,
             None if weight is None else weight.reshape(channel_shape),
@@ -103,7 +101,8 @@ class BatchNorm(Function):
         )
 
     def backward(self, g):
-        xhat, inv_std, weight, axes = self.xhat, self.inv_std, self.weight, self.axes
+        xhat, inv_std, weight = self.saved
+        axes = self.axes
         channel_shape = inv_std.shape
         sum_g = g.sum(axis=axes, keepdims=True)
         sum_gx = (g * xhat).sum(axis=axes, keepdims=True)
@@ -121,7 +120,7 @@ class BatchNorm(Function):
         grads = []
         if weight is not None:
             grads.append(sum_gx.reshape(-1) if self.parents[1] is not None else None)
-        if self.bias is not None:
+        if self.has_bias:
             grads.append(sum_g.reshape(-1) if self.parents[-1] is not None else None)
         return (gx, *grads)
 
@@ -138,8 +137,6 @@ def _update_running_stats(running_mean, running_var, mean, var, count: int, mome
 class LayerNorm(Function):
     """y = γ ⊙ x̂ + β with x̂ standardized over the trailing axes of γ's shape (one statistic per leading index)."""
 
-    saves_inputs = False
-
     def forward(self, x, *params, has_weight, has_bias, dims, eps):
         weight, bias = _split_params(x, params, has_weight, has_bias)
         axes = tuple(range(x.ndim - dims, x.ndim))
@@ -148,22 +145,22 @@ class LayerNorm(Function):
         inv_std = 1 / np.sqrt(np.square(xhat, out=out).mean(axis=axes, keepdims=True) + eps)
         xhat *= inv_std
         if self.parents is not None:
-            self.xhat, self.inv_std, self.weight, self.bias, self.axes = xhat, inv_std, weight, bias, axes
+            self.has_bias, self.axes = bias is not None, axes
+            self.save_for_backward(xhat, inv_std, weight)
         return _affine(xhat, weight, bias, out)
 
     def backward(self, g):
-        xhat, weight, axes = self.xhat, self.weight, self.axes
+        xhat, inv_std, weight = self.saved
+        axes = self.axes
         gx = None
         if self.parents[0] is not None:
-            gx = _standardized_grad(g if weight is None else g * weight, xhat, self.inv_std, axes)
+            gx = _standardized_grad(g if weight is None else g * weight, xhat, inv_std, axes)
         lead = tuple(range(xhat.ndim - len(axes)))
-        return (gx, *_affine_grads(g, xhat, weight, self.bias, self.parents, lead, xhat.shape[len(lead) :]))
+        return (gx, *_affine_grads(g, xhat, weight, self.has_bias, self.parents, lead, xhat.shape[len(lead) :]))
 
 
 class GroupNorm(Function):
     """y = γ_c x̂ + β_c with x̂ standardized over each sample's group of C/G channels and their spatial axes."""
-
-    saves_inputs = False
 
     def forward(self, x, *params, has_weight, has_bias, num_groups, eps):
         weight, bias = _split_params(x, params, has_weight, has_bias)
@@ -176,8 +173,8 @@ class GroupNorm(Function):
         xhat *= inv_std
         xhat = xhat.reshape(x.shape)
         if self.parents is not None:
-            self.xhat, self.inv_std, self.weight, self.bias = xhat, inv_std, weight, bias
-            self.channel_shape = channel_shape
+            self.has_bias, self.channel_shape = bias is not None, channel_shape
+            self.save_for_backward(xhat, inv_std, weight)
         return _affine(
             xhat,
             None if weight is None else weight.reshape(channel_shape),
@@ -186,7 +183,7 @@ class GroupNorm(Function):
         )
 
     def backward(self, g):
-        xhat, weight, inv_std = self.xhat, self.weight, self.inv_std
+        xhat, inv_std, weight = self.saved
         n, groups = inv_std.shape[:2]
         gx = None
         if self.parents[0] is not None:
@@ -195,7 +192,7 @@ class GroupNorm(Function):
                 xhat.shape
             )
         axes = (0, *tuple(range(2, xhat.ndim)))
-        return (gx, *_affine_grads(g, xhat, weight, self.bias, self.parents, axes, (xhat.shape[1],)))
+        return (gx, *_affine_grads(g, xhat, weight, self.has_bias, self.parents, axes, (xhat.shape[1],)))
 
 
 # ------------------------------------------------------------------------------------------------ public API

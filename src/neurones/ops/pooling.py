@@ -117,17 +117,17 @@ def _flat_positions(index: np.ndarray, windows: _Windows) -> np.ndarray:
 class MaxPool2d(Function):
     """y = max over each window of the last two axes; ∂L/∂x = g at the first maximum of each window (0 elsewhere)."""
 
-    saves_inputs = False
-
     def forward(self, x, *, windows):
         recording = self.parents is not None
         y, index = _max_and_first_argmax(windows.pad(x, _lowest(x.dtype)), windows, recording)
         if recording:
-            self.index, self.windows, self.lead = index, windows, x.shape[:-2]
+            self.windows, self.lead = windows, x.shape[:-2]
+            self.save_for_backward(index)
         return y
 
     def backward(self, g):
         windows = self.windows
+        (index,) = self.saved
         spans = [d * (k - 1) + 1 for k, d in zip(windows.kernel, windows.dilation)]
         overlapping = any(s < span for s, span in zip(windows.stride, spans))
         # Disjoint windows that tile the padded input exactly write every entry once: no zero-filling needed.
@@ -137,7 +137,7 @@ class MaxPool2d(Function):
         hit = np.empty(g.shape, bool)
         share = np.empty(g.shape, g.dtype) if overlapping else None
         for k, plane in windows.planes(gxp):
-            np.equal(self.index, k, out=hit)
+            np.equal(index, k, out=hit)
             # (A masked ufunc, np.add(..., where=hit), is ten times slower than multiplying by the mask.)
             if overlapping:
                 plane += np.multiply(g, hit, out=share)
@@ -148,8 +148,6 @@ class MaxPool2d(Function):
 
 class AvgPool2d(Function):
     """y = (Σ window) / divisor over the last two axes; ∂L/∂x = Σ over the windows containing x of g / divisor."""
-
-    saves_inputs = False
 
     def forward(self, x, *, windows, count_include_pad, divisor_override):
         scale = _reciprocal_divisor(windows, count_include_pad, divisor_override, x.dtype)
@@ -164,12 +162,14 @@ class AvgPool2d(Function):
                 np.add(y, plane, out=y)
         y *= scale
         if self.parents is not None:
-            self.scale, self.windows, self.shape = scale, windows, x.shape
+            self.windows, self.shape = windows, x.shape
+            self.save_for_backward(scale)  # a Python float, or an array of reciprocal divisors
         return y
 
     def backward(self, g):
         windows = self.windows
-        share = g * self.scale
+        (scale,) = self.saved
+        share = g * scale
         if _tiles_exactly(windows):
             # The reshape trick: every input of block (a, b) receives share[a, b].
             lead, (oh, ow), (kh, kw) = share.shape[:-2], windows.out_hw, windows.kernel
@@ -216,15 +216,15 @@ def _reciprocal_divisor(windows: _Windows, count_include_pad: bool, divisor_over
 class AdaptiveAvgPool2d(Function):
     """y = A_h x A_wᵀ with the averaging matrices of PyTorch's adaptive bins;  ∂L/∂x = A_hᵀ g A_w."""
 
-    saves_inputs = False
-
     def forward(self, x, *, output_size):
         (h, w), (oh, ow) = x.shape[-2:], output_size
-        self.rows, self.cols = _bin_matrix(oh, h, x.dtype), _bin_matrix(ow, w, x.dtype)
-        return self.rows @ (x @ self.cols.T)
+        rows, cols = _bin_matrix(oh, h, x.dtype), _bin_matrix(ow, w, x.dtype)
+        self.save_for_backward(rows, cols)
+        return rows @ (x @ cols.T)
 
     def backward(self, g):
-        return ((self.rows.T @ g) @ self.cols,)
+        rows, cols = self.saved
+        return ((rows.T @ g) @ cols,)
 
 
 def _bin_matrix(out: int, size: int, dtype) -> np.ndarray:
@@ -311,7 +311,7 @@ def _max_pool(cls, op, spatial, input, kernel_size, stride, padding, dilation, c
     if not return_indices:
         return y
     if y._edge is not None:
-        index = y._edge.index
+        (index,) = y._edge.saved
     else:
         data = input.data if spatial == 2 else input.data[..., None, :]
         index = _max_and_first_argmax(windows.pad(data, _lowest(data.dtype)), windows, True)[1]

@@ -47,8 +47,6 @@ def _count(shape: tuple, axes: tuple) -> int:
 class SumAll(Function):
     """y = Σᵢ xᵢ over every entry;  ∂L/∂x = g repeated over x's shape. The fast path of ``x.sum()``."""
 
-    saves_inputs = False
-
     def forward(self, x):
         self.shape = x.shape
         return _add_reduce(x, None)
@@ -59,8 +57,6 @@ class SumAll(Function):
 
 class Sum(Function):
     """y = Σ over ``axes`` of x;  ∂L/∂x = g broadcast back over the summed axes."""
-
-    saves_inputs = False
 
     def forward(self, x, axes, keepdim):
         if self.parents is not None:
@@ -73,8 +69,6 @@ class Sum(Function):
 
 class Mean(Function):
     """y = (1/N) Σ over ``axes`` of x, N the number of reduced entries;  ∂L/∂x = g / N broadcast back."""
-
-    saves_inputs = False
 
     def forward(self, x, axes, keepdim):
         count = _count(x.shape, axes)
@@ -107,56 +101,54 @@ class Var(Function):
     ∂σ²/∂xᵢ = 2 (xᵢ − x̄) / (N − c): the term through x̄ vanishes because Σ (xᵢ − x̄) = 0.
     """
 
-    saves_inputs = False
-
     def forward(self, x, axes, correction, keepdim):
         centered, denominator, var = _central_moment(x, axes, correction)
         if self.parents is not None:
-            self.centered, self.denominator, self.kept = centered, denominator, var.shape
+            self.denominator, self.kept = denominator, var.shape
+            self.save_for_backward(centered)
         return var if keepdim else var.reshape(_reduced_shape(x.shape, axes))
 
     def backward(self, g):
+        (centered,) = self.saved
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (self.centered * (g.reshape(self.kept) * 2 / self.denominator),)
+            return (centered * (g.reshape(self.kept) * 2 / self.denominator),)
 
 
 class Std(Function):
     """σ = √(Σ (x − x̄)² / max(0, N − c));  ∂σ/∂xᵢ = (xᵢ − x̄) / ((N − c) σ), and 0 where σ = 0 (as PyTorch)."""
 
-    saves_inputs = False
-    saves_output = True
-
     def forward(self, x, axes, correction, keepdim):
         centered, denominator, var = _central_moment(x, axes, correction)
         std = np.sqrt(var, out=var)
         if self.parents is not None:
-            self.centered, self.denominator, self.std = centered, denominator, std
+            self.denominator = denominator
+            self.save_for_backward(centered, std)
         return std if keepdim else std.reshape(_reduced_shape(x.shape, axes))
 
     def backward(self, g):
-        std = self.std
+        centered, std = self.saved
         scale = np.zeros(std.shape, g.dtype)
         with np.errstate(divide="ignore", invalid="ignore"):
             np.divide(g.reshape(std.shape), std * self.denominator, out=scale, where=std != 0)
-        return (self.centered * scale,)
+        return (centered * scale,)
 
 
 # ----------------------------------------------------------------------------------------------------- extrema
 class Amax(Function):
     """y = max over ``axes`` of x;  ∂L/∂xᵢ = g / k on the k entries equal to the maximum, 0 elsewhere."""
 
-    saves_output = True
     reduce = staticmethod(np.max)
 
     def forward(self, x, axes, keepdim):
         extremum = self.reduce(x, axis=axes, keepdims=True)
         if self.parents is not None:
-            self.x, self.extremum, self.axes = x, extremum, axes
+            self.axes = axes
+            self.save_for_backward(x, extremum)
         return extremum if keepdim else extremum.reshape(_reduced_shape(x.shape, axes))
 
     def backward(self, g):
-        extremum = self.extremum
-        hits = self.x == extremum
+        x, extremum = self.saved
+        hits = x == extremum
         with np.errstate(divide="ignore", invalid="ignore"):
             share = g.reshape(extremum.shape) / hits.sum(axis=self.axes, keepdims=True, dtype=g.dtype)
         return (np.multiply(hits, share),)
@@ -182,8 +174,6 @@ class LogSumExp(Function):
     An all −∞ slice gives −∞ and a +∞ entry gives +∞, as in PyTorch (m is replaced by 0 where it is not finite).
     """
 
-    saves_inputs = False
-
     def forward(self, x, axes, keepdim):
         shift = x.max(axis=axes, keepdims=True)
         if not np.isfinite(shift).all():
@@ -196,11 +186,13 @@ class LogSumExp(Function):
         if self.parents is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
                 exps /= total
-            self.softmax, self.kept = exps, y.shape
+            self.kept = y.shape
+            self.save_for_backward(exps)
         return y if keepdim else y.reshape(_reduced_shape(x.shape, axes))
 
     def backward(self, g):
-        return (self.softmax * g.reshape(self.kept),)
+        (softmax,) = self.saved
+        return (softmax * g.reshape(self.kept),)
 
 
 # ------------------------------------------------------------------------------------------------------- norms
@@ -215,8 +207,6 @@ class VectorNorm(Function):
     At y = 0 every gradient is 0 (the subgradient of smallest norm), as in PyTorch.
     """
 
-    saves_output = True
-
     def forward(self, x, axes, p, keepdim):
         if p == 2:
             y = np.sqrt(np.square(x).sum(axis=axes, keepdims=True))
@@ -227,11 +217,13 @@ class VectorNorm(Function):
         else:
             y = (np.abs(x) ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
         if self.parents is not None:
-            self.x, self.y, self.p, self.axes = x, y, p, axes
+            self.p, self.axes = p, axes
+            self.save_for_backward(x, y)
         return y if keepdim else y.reshape(_reduced_shape(x.shape, axes))
 
     def backward(self, g):
-        x, y, p = self.x, self.y, self.p
+        x, y = self.saved
+        p = self.p
         g = g.reshape(y.shape)
         if p == 1:
             return (np.sign(x) * g,)
@@ -255,11 +247,13 @@ class Prod(Function):
     def forward(self, x, axis, keepdim):
         y = x.prod(axis=axis, keepdims=True)
         if self.parents is not None:
-            self.x, self.axis, self.kept = x, axis, y.shape
+            self.axis, self.kept = axis, y.shape
+            self.save_for_backward(x)
         return y if keepdim else y.reshape(_reduced_shape(x.shape, (axis,)))
 
     def backward(self, g):
-        x = np.moveaxis(self.x, self.axis, -1)
+        (x,) = self.saved
+        x = np.moveaxis(x, self.axis, -1)
         before = np.ones_like(x)
         np.cumprod(x[..., :-1], axis=-1, out=before[..., 1:])
         after = np.ones_like(x)

@@ -24,17 +24,17 @@ from neurones.errors import ShapeError
 class Dropout(Function):
     """y = x ⊙ m · scale for a fixed boolean mask m (broadcast to x) and scale = 1/(1 − p);  ∂L/∂x = g ⊙ m · scale."""
 
-    saves_inputs = False
-
     def forward(self, x, *, keep, scale):
         y = np.multiply(x, keep, dtype=x.dtype)
         y *= scale
         if self.parents is not None:
-            self.keep, self.scale = keep, scale
+            self.scale = scale
+        self.save_for_backward(keep)
         return y
 
     def backward(self, g):
-        gx = np.multiply(g, self.keep, dtype=g.dtype)
+        (keep,) = self.saved
+        gx = np.multiply(g, keep, dtype=g.dtype)
         gx *= self.scale
         return (gx,)
 

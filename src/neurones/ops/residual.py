@@ -99,30 +99,31 @@ class ResidualBlock(Function):
         u = h @ _transposed(W) if W is not None else h.copy()
         if activation == "gelu":
             cdf, r = _gelu_parts(u)
-            self.gelu_parts = (u, cdf)
         else:
             r = _activate(u, activation, negative_slope)
-            self.gelu_parts = None
+            u = cdf = None
         y = r @ _transposed(V)
         y *= alpha
         y += h
-        self.h, self.V, self.W, self.r = h, V, W, r
+        self.save_for_backward(h, V, W, r, u, cdf)
         self.alpha, self.activation, self.negative_slope = alpha, activation, negative_slope
         return y
 
     def backward(self, g):
         parents = self.parents
+        h, V, W, r, u, cdf = self.saved
         ga = g * self.alpha
-        grad_V = ga.T @ self.r if parents[1] is not None else None
-        delta = _times_derivative(ga @ self.V, self.r, self.activation, self.negative_slope, self.gelu_parts)
-        if self.W is None:
+        grad_V = ga.T @ r if parents[1] is not None else None
+        gelu_parts = None if u is None else (u, cdf)
+        delta = _times_derivative(ga @ V, r, self.activation, self.negative_slope, gelu_parts)
+        if W is None:
             grad_h = delta
             grad_h += g
             return grad_h, grad_V
-        grad_W = delta.T @ self.h if parents[2] is not None else None
+        grad_W = delta.T @ h if parents[2] is not None else None
         grad_h = None
         if parents[0] is not None:
-            grad_h = delta @ self.W
+            grad_h = delta @ W
             grad_h += g
         return grad_h, grad_V, grad_W
 

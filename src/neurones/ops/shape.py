@@ -35,8 +35,6 @@ def _as_tensor(x) -> Tensor:
 class Reshape(Function):
     """y = x with a new shape, entries in the same row-major order;  ∂L/∂x = g reshaped to x's shape."""
 
-    saves_inputs = False
-
     def forward(self, x, shape):
         try:
             y = x.reshape(shape)
@@ -52,8 +50,6 @@ class Reshape(Function):
 class Transpose(Function):
     """y = x with axes ``dim0`` and ``dim1`` swapped;  ∂L/∂x = g with the same axes swapped back."""
 
-    saves_inputs = False
-
     def forward(self, x, dim0, dim1):
         self.dims = (dim0, dim1)
         return x.swapaxes(dim0, dim1)
@@ -65,8 +61,6 @@ class Transpose(Function):
 class Permute(Function):
     """y = x with axes reordered, y.shape[i] = x.shape[dims[i]];  ∂L/∂x = g permuted by the inverse of ``dims``."""
 
-    saves_inputs = False
-
     def forward(self, x, dims):
         self.dims = dims
         return x.transpose(dims)
@@ -77,8 +71,6 @@ class Permute(Function):
 
 class Expand(Function):
     """y = x broadcast to a larger shape (a read-only view);  ∂L/∂x = g summed over the broadcast axes."""
-
-    saves_inputs = False
 
     def forward(self, x, shape):
         try:
@@ -196,15 +188,13 @@ def reshape_as(x, other):
 class Cat(Function):
     """y = the inputs joined along ``dim``;  ∂L/∂xₖ = the slice of g that xₖ filled."""
 
-    saves_inputs = False
-
     def forward(self, *arrays, dim):
         try:
             y = np.concatenate(arrays, axis=dim)
         except ValueError:
             shapes = ", ".join(str(a.shape) for a in arrays)
             raise ShapeError(f"cat: cannot concatenate tensors of shapes {shapes} along dim {dim}") from None
-        self.dim, self.ends = dim, np.cumsum([a.shape[dim] for a in arrays])[:-1]
+        self.dim, self.ends = dim, np.cumsum([a.shape[dim] for a in arrays])[:-1].tolist()
         return y
 
     def backward(self, g):
@@ -214,8 +204,6 @@ class Cat(Function):
 
 class Stack(Function):
     """y = the inputs stacked along a new dim ``dim``;  ∂L/∂xₖ = g's k-th slice along that dim."""
-
-    saves_inputs = False
 
     def forward(self, *arrays, dim):
         if any(a.shape != arrays[0].shape for a in arrays):
@@ -300,8 +288,6 @@ def unbind(x, dim: int = 0) -> tuple:
 class ConstantPad(Function):
     """y = x inside a block filled with ``value`` (negative widths crop);  ∂L/∂x = the block of g that x filled."""
 
-    saves_inputs = False
-
     def forward(self, x, widths, value):
         shape = tuple(n + before + after for n, (before, after) in zip(x.shape, widths))
         if any(n < 0 for n in shape):
@@ -338,17 +324,17 @@ class IndexPad(Function):
     """Reflect, replicate or circular padding: along each padded axis y = x[map] for an index map;
     ∂L/∂x sums g over the outputs that copied each input (the interior once, the border a second time)."""
 
-    saves_inputs = False
-
     def forward(self, x, maps):
-        self.steps = []
+        steps = []
         for axis, (before, after), positions in maps:
-            self.steps.append((axis, x.shape[axis], before, after, positions))
+            steps.append((axis, x.shape[axis], before, after))
             x = np.take(x, positions, axis=axis)
+        self.steps = tuple(steps)
+        self.save_for_backward(*[positions for _, _, positions in maps])
         return x
 
     def backward(self, g):
-        for axis, n, before, after, positions in reversed(self.steps):
+        for (axis, n, before, after), positions in zip(reversed(self.steps), reversed(self.saved)):
             lead = (slice(None),) * axis
             grad = g[(*lead, slice(before, before + n))].copy()
             border = np.r_[0:before, before + n : before + n + after]
@@ -392,8 +378,6 @@ def pad(x, pad, mode: str = "constant", value=None):
 class Clone(Function):
     """y = a copy of x (C-contiguous);  ∂L/∂x = g."""
 
-    saves_inputs = False
-
     def forward(self, x):
         return x.copy()
 
@@ -403,8 +387,6 @@ class Clone(Function):
 
 class Cast(Function):
     """y = x converted to another floating dtype;  ∂L/∂x = g converted back to x's dtype."""
-
-    saves_inputs = False
 
     def forward(self, x, dtype):
         self.dtype = x.dtype

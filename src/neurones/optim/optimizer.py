@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from neurones.autodiff.function import CLOCK
+from neurones.autodiff.function import MODIFIED
 from neurones.autodiff.grad_mode import enable_grad
 from neurones.autodiff.tensor import Tensor
 from neurones.errors import ShapeError
@@ -33,9 +33,9 @@ def mark_updated(param: Tensor) -> None:
 
     Optimizers write into ``param.data`` directly (a parameter requires grad, so the recorded in-place methods
     refuse it while grad mode is on). The stamp is what the engine compares with the clock of the nodes that saved
-    the parameter: a backward through a graph built before the step then raises ``InplaceError``.
+    the parameter's array: a backward through a graph built before the step then raises ``InplaceError``.
     """
-    param._version = CLOCK.tick()
+    param._version = MODIFIED.mark(param.data)
 
 
 def coupled_gradient(param: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
