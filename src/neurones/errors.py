@@ -12,8 +12,16 @@ class NeuronesError(Exception):
     """Base class of every error raised on purpose by neurones."""
 
 
-class ShapeError(NeuronesError, ValueError):
-    """Operands whose shapes do not fit the op; the message names the op and the shapes."""
+class ShapeError(NeuronesError, ValueError, RuntimeError):
+    """Operands whose shapes do not fit the op; the message names the op and the shapes.
+
+    Also a ``RuntimeError``, which is what PyTorch raises for a shape mismatch (matmul, conv, reshape, permute...),
+    so that code written for PyTorch catches it.
+    """
+
+
+class DimError(ShapeError, IndexError):
+    """A ``dim`` out of range for the tensor's number of dims; an ``IndexError`` as in PyTorch."""
 
 
 class DTypeError(NeuronesError, TypeError):

@@ -379,3 +379,20 @@ def test_inplace_on_a_leaf_that_requires_grad_is_allowed_only_under_no_grad():
         w.sub_(nr.tensor([0.5, 0.5]), alpha=2)
     np.testing.assert_array_equal(w.data, [0.0, 1.0])
     assert w.requires_grad
+
+
+def test_shape_and_dim_errors_are_also_the_builtins_pytorch_raises():
+    from neurones.errors import DimError, ShapeError
+
+    x = nr.ones(2, 3)
+    with pytest.raises(RuntimeError, match="matmul"):
+        x @ nr.ones(4, 2)
+    with pytest.raises(RuntimeError):
+        x.reshape(4, 2)
+    with pytest.raises(RuntimeError):
+        x.permute(0, 0)
+    with pytest.raises(IndexError, match="dim 2 is out of range") as caught:
+        x.sum(dim=2)
+    assert isinstance(caught.value, DimError) and isinstance(caught.value, ShapeError)
+    with pytest.raises(IndexError):
+        nr.functional.softmax(x, dim=-3)

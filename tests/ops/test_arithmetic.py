@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 import neurones as nr
 from neurones import functional as F
 from neurones.errors import ShapeError
-from tests.helpers import broadcastable_pair, leaf, shapes
+from tests.helpers import broadcastable_pair, leaf, reference_library, shapes
 
 
 def _values(shape):
@@ -481,3 +481,39 @@ def test_shape_error_names_the_op_and_both_shapes(name):
 def test_where_shape_error_names_the_op_and_the_shapes():
     with pytest.raises(ShapeError, match=r"where: .*\(3,\).*\(3,\) and \(2,\)"):
         F.where(np.ones(3, bool), nr.ones(3), nr.ones(2))
+
+
+# ------------------------------------------------------------------------------------------- powers at base 0
+def _pow_grads_both(torch, fn, *arrays):
+    ours = [leaf(a) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    fn(*ours).sum().backward()
+    fn(*theirs).sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.grad.data, b.grad.numpy())
+
+
+def test_pow_gradients_at_base_zero_are_pytorchs():
+    torch = reference_library("torch")
+    base = np.array([0.0, 0.0, 0.0, 2.0, -1.0, 0.5])
+    exponent = np.array([0.0, 2.0, -1.0, -1.0, 2.0, 0.0])
+    _pow_grads_both(torch, lambda a, b: a**b, base, exponent)
+    _pow_grads_both(torch, lambda a: a**0, base)
+    _pow_grads_both(torch, lambda a: a**0.0, base)
+    _pow_grads_both(torch, lambda x: 0.0**x, exponent)
+    _pow_grads_both(torch, lambda x: 2.0**x, exponent)
+
+
+def test_an_integer_tensor_to_a_float_power_is_a_float_tensor():
+    squared = nr.tensor(np.array([1, 2, 3])) ** 2.0
+    assert squared.dtype.kind == "f"
+    np.testing.assert_array_equal(squared.data, [1.0, 4.0, 9.0])
+    assert (nr.tensor(np.array([1, 2, 3])) ** 2).dtype.kind == "i"
+
+
+def test_linspace_with_an_integer_dtype_truncates_as_pytorch():
+    torch = reference_library("torch")
+    for start, end, steps in [(5, -5, 20), (-3, 7, 11), (0, 1, 4), (2.5, -2.5, 9)]:
+        ours = nr.linspace(start, end, steps, dtype="int32")
+        assert ours.dtype == np.int32
+        np.testing.assert_array_equal(ours.data, torch.linspace(start, end, steps, dtype=torch.int32).numpy())

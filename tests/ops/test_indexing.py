@@ -211,3 +211,30 @@ def test_index_select_matches_torch_and_accumulates():
         x.index_select(0, np.array([3]))
     with pytest.raises(ShapeError, match="index_select: index must be a 1-d integer tensor"):
         x.index_select(0, np.zeros((1, 1), np.int64))
+
+
+INTEGER_AND_ARRAY_INDICES = [
+    lambda d: (1, slice(None), slice(3, 11, 2), d, slice(0, 2)),
+    lambda d: (1, d),
+    lambda d: (d, 1),
+    lambda d: (Ellipsis, 1, d),
+    lambda d: (None, 1, slice(None), d, None),
+    lambda d: (d, slice(None), d),
+    lambda d: (2, np.array([True, False, True, True])),
+]
+
+
+@pytest.mark.parametrize("make_index", INTEGER_AND_ARRAY_INDICES)
+def test_integers_mixed_with_index_arrays_follow_pytorchs_axis_order(make_index):
+    torch = reference_library("torch")
+    rng = np.random.default_rng(0)
+    a, d = rng.standard_normal((3, 4, 12, 5, 3)), np.array([[0, 1], [2, 2]])
+    x, tx = leaf(a), torch.tensor(a, requires_grad=True)
+    y = x[make_index(nr.tensor(d))]
+    ty = tx[tuple(torch.tensor(i) if isinstance(i, np.ndarray) else i for i in make_index(d))]
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())

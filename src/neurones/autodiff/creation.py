@@ -83,7 +83,12 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad)
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive. For an integer ``dtype`` the float
+    values are truncated toward zero, as PyTorch does (NumPy's integer ``linspace`` floors them instead)."""
+    dtype = _float_dtype(dtype)
+    if dtype.kind in "iu":
+        return _finish(np.trunc(np.linspace(start, end, steps)).astype(dtype), requires_grad)
+    return _finish(np.linspace(start, end, steps, dtype=dtype), requires_grad)
 
 
 def zeros_like(other, dtype=None, requires_grad: bool = False) -> Tensor:

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.special import erf
 
 from neurones.autodiff.function import Function
-from neurones.errors import ShapeError
+from neurones.errors import DimError
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -245,7 +245,7 @@ class Hardtanh(Function):
 # -------------------------------------------------------------------------------------------- softmax family
 def _axis(op: str, dim: int, ndim: int) -> int:
     if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise ShapeError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+        raise DimError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
     return dim % ndim if ndim else None
 
 

@@ -111,7 +111,8 @@ class Pow(Function):
 
     def forward(self, a, b):
         try:
-            y = np.power(a, b)
+            with np.errstate(divide="ignore"):  # 0 ** (negative) is +∞, silently as in PyTorch
+                y = np.power(a, b)
         except ValueError:
             try:
                 np.broadcast_shapes(a.shape, b.shape)
@@ -261,10 +262,10 @@ class RPowScalar(Function):
     """y = c ** x = exp(x log c);  ∂L/∂x = g y log c, and 0 where c = 0 and x ≥ 0 (PyTorch's value)."""
 
     def forward(self, x, c):
-        y = np.power(c, x)
-        self.save_for_backward(x, y)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore"):  # 0 ** (negative) is +∞, silently as in PyTorch
+            y = np.power(c, x)
             self.log_c = float(np.log(c))  # a Python float: a NumPy float64 scalar would promote float32 cotangents
+        self.save_for_backward(x, y)
         self.c = c
         return y
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurones.errors import ShapeError
+from neurones.errors import DimError, ShapeError
 
 
 def canonical_dim(dim, shape: tuple, op: str, extra: int = 0) -> int:
@@ -23,7 +23,7 @@ def canonical_dim(dim, shape: tuple, op: str, extra: int = 0) -> int:
     count = len(shape) + extra
     bound = count if count > 0 else 1
     if not -bound <= dim < bound:
-        raise ShapeError(
+        raise DimError(
             f"{op}: dim {dim} is out of range for a tensor of shape {shape} (expected a dim in [{-bound}, {bound - 1}])"
         )
     return int(dim) % bound if count > 0 else 0

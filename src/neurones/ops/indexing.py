@@ -95,12 +95,34 @@ def _is_basic(item) -> bool:
     )
 
 
+def _is_integer(item) -> bool:
+    return isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
+
+
+def _selection_steps(item) -> tuple:
+    """What ``item`` contributes to the integer-selection step: the integer itself, full slices over the axes it
+    consumes otherwise (a boolean mask consumes one axis per dim)."""
+    if _is_integer(item) or item is Ellipsis:
+        return (item,)
+    if isinstance(item, np.ndarray) and item.dtype.kind == "b":
+        return (slice(None),) * item.ndim
+    return (slice(None),)
+
+
 def getitem(x, index):
     """``x[index]`` with NumPy's indexing rules; tensors in the index act as arrays (int or bool)."""
     items = index if isinstance(index, tuple) else (index,)
     if all(_is_basic(item) for item in items):
         return BasicIndex.apply(x, index=items)
     items = tuple(item if _is_basic(item) else _index_array(item, "getitem") for item in items)
+    if any(_is_integer(item) for item in items):
+        # PyTorch selects with integer scalars first (basic indexing), then applies the arrays to what is left;
+        # NumPy counts an integer as an advanced index, which moves the indexed axes to the front when a slice
+        # separates it from an array (x[1, :, d] has shape d.shape + (…) in NumPy, (…, d.shape) in PyTorch).
+        selection = [step for item in items if item is not None for step in _selection_steps(item)]
+        selected = BasicIndex.apply(x, index=tuple(selection))
+        items = tuple(item for item in items if not _is_integer(item))
+        return getitem(selected, items)
     integer_arrays = [item for item in items if isinstance(item, np.ndarray) and item.dtype.kind != "b"]
     unique = all(array.size <= 1 for array in integer_arrays)
     return AdvancedIndex.apply(x, index=items, unique=unique)
