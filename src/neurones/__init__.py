@@ -1,6 +1,6 @@
 """neurones: deep neural networks from first principles, and a laboratory for the theory of why they train."""
 
-from neurones import data, nn, optim  # torch.nn's counterpart imports the ops through neurones.functional
+from neurones import data, func, nn, optim  # torch.nn's counterpart imports the ops through neurones.functional
 from neurones import ops as _ops
 from neurones.autodiff import (
     Function,

@@ -16,6 +16,7 @@ import neurones.functional as F
 from neurones import nn
 from neurones.autodiff.function import MODIFIED, AccumulateGrad, Function
 from neurones.errors import InplaceError
+from neurones.func.per_sample import _CaptureCotangent
 from neurones.ops.residual import residual_block
 from tests.helpers import leaf
 
@@ -26,6 +27,20 @@ def _x(*shape, low=0.5, high=1.5, seed=0):
 
 def _const(array):
     return nr.tensor(np.array(array, dtype=np.float64))
+
+
+def _hooked(module, x):
+    """``module(x)`` with a backward hook, and the input as the hooked module saw it (an identity node's output)."""
+    seen = []
+    module.register_full_backward_hook(lambda *args: None)
+    module.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    return module(x), seen[0]
+
+
+def _captured(x):
+    layer = nn.Linear(3, 2, rng=0).double()
+    z = layer(x)
+    return _CaptureCotangent.apply(z, layer=layer, layer_input=x.data, sink={})
 
 
 def case(*steps):
@@ -126,6 +141,9 @@ CASES = {
     "IndexPad": lambda: case(x := _x(1, 4), (F.pad(x, (1, 1), mode="reflect"), [x])),
     "Clone": lambda: case(x := _x(3), (x.clone(), [x])),
     "Cast": lambda: case(x := _x(3), (x.float(), [x])),
+    "_HookedOutput": lambda: case(x := _x(3), (_hooked(nn.Tanh(), x)[0], [x])),
+    "_HookedInput": lambda: case(x := _x(3), (_hooked(nn.Tanh(), x)[1], [x])),
+    "_CaptureCotangent": lambda: case(x := _x(4, 3), (_captured(x), [x])),
 }
 
 

@@ -7,7 +7,7 @@
 import sys
 
 from neurones import functional
-from neurones.nn import depth_functions, init
+from neurones.nn import depth_functions, init, utils
 from neurones.nn.activation import (
     ELU,
     GELU,
@@ -94,4 +94,5 @@ __all__ = [
     "iid_in_depth",
     "init",
     "linear_decay_survival",
+    "utils",
 ]

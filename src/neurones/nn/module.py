@@ -32,6 +32,7 @@ from neurones.autodiff.grad_mode import no_grad
 from neurones.autodiff.tensor import Tensor
 from neurones.backend import as_dtype, is_floating
 from neurones.errors import DTypeError, StateDictError
+from neurones.nn.hooks import ModuleHooks, RemovableHandle
 from neurones.nn.parameter import Parameter
 
 
@@ -73,7 +74,34 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        hooks = self._hooks
+        if hooks is None:
+            return self.forward(*args, **kwargs)
+        return hooks.call(self, args, kwargs)
+
+    # --------------------------------------------------------------------------------------------------- hooks
+    _hooks: ModuleHooks | None = None  # created by the first registration: a module without hooks pays nothing
+
+    def _hook_registry(self) -> ModuleHooks:
+        if self._hooks is None:
+            object.__setattr__(self, "_hooks", ModuleHooks())
+        return self._hooks
+
+    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; a non-None result replaces ``args``."""
+        hooks = self._hook_registry()
+        return hooks.add(hooks.forward_pre, hook)
+
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward; a non-None result replaces the output."""
+        hooks = self._hook_registry()
+        return hooks.add(hooks.forward, hook)
+
+    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` in backward, once ∂L/∂(inputs) are known; a non-None
+        result replaces ``grad_input`` (see :mod:`neurones.nn.hooks`)."""
+        hooks = self._hook_registry()
+        return hooks.add(hooks.backward, hook)
 
     # ---------------------------------------------------------------------------------------------- registration
     def _check_new_name(self, name, kind: str, registry: dict) -> None:

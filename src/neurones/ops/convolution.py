@@ -63,11 +63,52 @@ subgradient convention to state.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from neurones.autodiff.function import Function
 from neurones.autodiff.tensor import Tensor
 from neurones.errors import ShapeError
+
+
+# ------------------------------------------------------------------------------------------- readable reference
+def im2col_reference(xp: np.ndarray, kernel_size: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
+    """The windows of an already padded xp (N, C, H, W) as a strided view, the definition's indexing written out:
+
+        cols[n, c, i, j, a, b] = xp[n, c, s_h a + d_h i, s_w b + d_w j],   shape (N, C, kh, kw, Ho, Wo).
+
+    The fast path below computes the same numbers in a cache-friendly layout; this is the reference the tests
+    check it against, and what per-example gradients (``neurones.func``) read.
+    """
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    spans = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    windows = sliding_window_view(xp, spans, axis=(2, 3))  # (N, C, H − span_h + 1, W − span_w + 1, span_h, span_w)
+    windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]  # (N, C, Ho, Wo, kh, kw)
+    return windows.transpose(0, 1, 4, 5, 2, 3)
+
+
+def col2im_reference(cols: np.ndarray, padded_hw: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
+    """The adjoint of :func:`im2col_reference`: each window entry is added back where it was read,
+
+        xp[n, c, s_h a + d_h i, s_w b + d_w j] += cols[n, c, i, j, a, b],   one strided add per kernel offset (i, j).
+    """
+    n, c, kh, kw, out_h, out_w = cols.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    xp = np.zeros((n, c, *padded_hw), cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, dh * i : dh * i + sh * out_h : sh, dw * j : dw * j + sw * out_w : sw] += cols[:, :, i, j]
+    return xp
+
+
+def conv2d_reference(xp: np.ndarray, weight: np.ndarray, stride: tuple, dilation: tuple, groups: int) -> np.ndarray:
+    """y[n, o, a, b] = Σ_{c ∈ group(o), i, j} w[o, c, i, j] · cols[n, c, i, j, a, b], without bias, on padded xp."""
+    cols = im2col_reference(xp, weight.shape[2:], stride, dilation)
+    n, c, kh, kw, out_h, out_w = cols.shape
+    o = weight.shape[0]
+    cols = cols.reshape(n, groups, c // groups * kh * kw, out_h * out_w)
+    kernel = weight.reshape(groups, o // groups, -1)
+    return np.matmul(kernel, cols).reshape(n, o, out_h, out_w)
+
 
 # ------------------------------------------------------------------------------------------------ array kernels
 # Bytes of cols per batch chunk. Measured on the benchmark shape (2 cores, OpenBLAS): 2 MiB is the fastest on one

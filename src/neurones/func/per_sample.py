@@ -1,0 +1,143 @@
+"""Per-example gradients ∇_θ ℓ(f(xᵢ; θ), yᵢ) for every example of a batch, from one backward pass.
+
+For a loss L = Σᵢ ℓᵢ summed over examples that the network processes independently, a linear layer z = W a + b
+sees, for example i, the input aᵢ and the output cotangent δᵢ = ∂L/∂zᵢ = ∂ℓᵢ/∂zᵢ. The example's own gradient is
+then the outer product
+
+    ∂ℓᵢ/∂W = δᵢ aᵢᵀ  (summed over positions for sequences and images: Σₚ δᵢₚ aᵢₚᵀ),    ∂ℓᵢ/∂b = Σₚ δᵢₚ,
+
+which is what the layer's weight gradient sums over i. Capturing aᵢ in forward and δᵢ in backward (the technique of
+BackPACK and Opacus) gives all n gradients at the cost of one backward pass and n small products, instead of n
+backward passes. A convolution is a linear layer on the windows of its input (:func:`im2col_reference`):
+∂ℓᵢ/∂W = δᵢ colsᵢᵀ per group.
+
+``Linear``, ``Conv1d`` and ``Conv2d`` are batched this way. The parameters of any other layer fall back to a
+loop of one forward and backward pass per example. Layers that mix examples (``BatchNorm`` in training mode)
+have no per-example gradient in this sense; the loop then gives the gradient of each example run alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurones.autodiff.function import Function
+from neurones.autodiff.grad_mode import enable_grad, no_grad
+from neurones.autodiff.tensor import Tensor
+from neurones.func.functional_call import functional_call
+from neurones.nn.conv import Conv1d, Conv2d
+from neurones.nn.linear import Linear
+from neurones.ops.convolution import im2col_reference
+from neurones.ops.shape import pad
+
+BATCHED_LAYERS = (Linear, Conv1d, Conv2d)
+
+
+def _linear_grads(a: np.ndarray, delta: np.ndarray) -> tuple:
+    """(∂ℓᵢ/∂W, ∂ℓᵢ/∂b) for every i from the inputs a (n, …, in) and output cotangents δ (n, …, out)."""
+    n = a.shape[0]
+    a3, d3 = a.reshape(n, -1, a.shape[-1]), delta.reshape(n, -1, delta.shape[-1])
+    return np.matmul(d3.transpose(0, 2, 1), a3), d3.sum(axis=1)
+
+
+def _conv_grads(layer, a: np.ndarray, delta: np.ndarray) -> tuple:
+    """(∂ℓᵢ/∂W, ∂ℓᵢ/∂b) of a Conv1d/Conv2d from its inputs a (n, C, [H,] W) and output cotangents δ."""
+    if isinstance(layer, Conv1d):
+        a, delta = a[:, :, None, :], delta[:, :, None, :]
+        kernel, stride, dilation = (1, *layer.kernel_size), (1, *layer.stride), (1, *layer.dilation)
+    else:
+        kernel, stride, dilation = layer.kernel_size, layer.stride, layer.dilation
+    mode = "constant" if layer.padding_mode == "zeros" else layer.padding_mode
+    with no_grad():  # the padding the layer applies, as F.pad widths of the last spatial dims
+        ap = pad(Tensor(a), layer._pad_widths, mode=mode).data
+    cols = im2col_reference(ap, kernel, stride, dilation)
+    n = cols.shape[0]
+    groups, out = layer.groups, delta.shape[1]
+    cols = cols.reshape(n, groups, -1, cols.shape[-2] * cols.shape[-1])  # (n, G, Cg·kh·kw, positions)
+    d = delta.reshape(n, groups, out // groups, -1)  # (n, G, Og, positions)
+    weight = np.matmul(d, cols.transpose(0, 1, 3, 2)).reshape(n, *layer.weight.shape)
+    return weight, delta.reshape(n, out, -1).sum(axis=2)
+
+
+class _CaptureCotangent(Function):
+    """y = z: the output of a batched layer, whose backward turns (the layer's input, ∂L/∂z) into per-example
+    gradients, added to ``sink``."""
+
+    def forward(self, z, *, layer, layer_input, sink):
+        self.layer, self.sink = layer, sink
+        self.save_for_backward(layer_input)
+        return z
+
+    def backward(self, g):
+        (a,) = self.saved
+        if isinstance(self.layer, Linear):
+            grads = _linear_grads(a, g)
+        else:
+            grads = _conv_grads(self.layer, a, g)
+        for name, value in zip(("weight", "bias"), grads):
+            key = (self.layer, name)
+            if key in self.sink:
+                self.sink[key] = self.sink[key] + value
+            else:
+                self.sink[key] = value
+        return (g,)
+
+
+def per_sample_grads(model, loss_fn, inputs, targets) -> dict[str, np.ndarray]:
+    """The gradient of each example's loss with respect to every parameter: ``{name: array (n, *shape)}``.
+
+    ``loss_fn(outputs, targets)`` must return the *sum* of the per-example losses (``reduction="sum"``), so that
+    ∂L/∂zᵢ is example i's own cotangent; the model must process examples independently (see the module
+    docstring). The model's parameters and their ``.grad`` are left untouched. ``Linear`` and ``Conv1d/2d``
+    parameters come from one batched backward pass; others from a loop over the examples (documented above).
+    """
+    inputs = inputs if isinstance(inputs, Tensor) else Tensor(np.asarray(inputs))
+    targets = targets if isinstance(targets, Tensor) else Tensor(np.asarray(targets))
+    n = inputs.shape[0]
+    named = dict(model.named_parameters())
+    owners = {}  # id(parameter) -> (layer, "weight"/"bias") for the parameters of batched layers
+    for layer in model.modules():
+        if isinstance(layer, BATCHED_LAYERS):
+            for attribute in ("weight", "bias"):
+                parameter = getattr(layer, attribute)
+                if parameter is not None:
+                    owners[id(parameter)] = (layer, attribute)
+    batched = {name: owners[id(p)] for name, p in named.items() if id(p) in owners}
+    result = {}
+    if batched:
+        result.update(_batched(model, loss_fn, inputs, targets, named, batched))
+    looped = [name for name in named if name not in batched]
+    if looped:
+        result.update(_looped(model, loss_fn, inputs, targets, named, looped, n))
+    return {name: result[name] for name in named}
+
+
+def _batched(model, loss_fn, inputs, targets, named, batched) -> dict:
+    sink: dict = {}
+    layers = {layer for layer, _ in batched.values()}
+
+    def capture(layer, args, output):
+        return _CaptureCotangent.apply(output, layer=layer, layer_input=args[0].data, sink=sink)
+
+    handles = [layer.register_forward_hook(capture) for layer in layers]
+    try:
+        leaves = {name: p.detach().requires_grad_(True) for name, p in named.items()}
+        with enable_grad():
+            loss = loss_fn(functional_call(model, leaves, (inputs,)), targets)
+            loss.backward()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {name: sink[key].astype(named[name].dtype, copy=False) for name, key in batched.items()}
+
+
+def _looped(model, loss_fn, inputs, targets, named, names, n: int) -> dict:
+    grads = {name: np.zeros((n, *named[name].shape), named[name].dtype) for name in names}
+    for i in range(n):
+        leaves = {name: p.detach().requires_grad_(True) for name, p in named.items()}
+        with enable_grad():
+            loss = loss_fn(functional_call(model, leaves, (inputs[i : i + 1],)), targets[i : i + 1])
+            loss.backward()
+        for name in names:
+            if leaves[name].grad is not None:
+                grads[name][i] = leaves[name].grad.data
+    return grads
