@@ -240,8 +240,9 @@ def render(conv: dict | None, cnn: dict | None, sums: dict | None) -> list[str]:
         lines += [
             "",
             f"**Small CNN** (small cnn step): {cnn['total'] * 1e3:.1f} ms per step against PyTorch's "
-            f"{cnn['torch'] * 1e3:.1f} ms. `nn.Sequential` runs each ReLU after the max-pool that follows it (the "
-            "same outputs and gradients, on 4× fewer entries), so the ReLUs take little.",
+            f"{cnn['torch'] * 1e3:.1f} ms. Each ReLU and the max-pool after it are one `nn.ReLUMaxPool2d`, which "
+            "applies the ReLU after the pool (the same outputs and gradients, on 4× fewer entries), so the ReLUs take "
+            "little.",
             "",
             "| op | ms per step | share |",
             "|---|---:|---:|",

@@ -227,8 +227,10 @@ def _small_cnn_step(library: str) -> Step:
     x_np = rng.standard_normal((128, 1, 28, 28)).astype(np.float32)
     y_np = rng.integers(0, 10, 128)
     if library == "neurones":
-        model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        # ReLU then max-pool as one fused module, which pools first (the same function and gradients as
+        # PyTorch's ReLU, MaxPool2d pair; see nn.ReLUMaxPool2d): the opt-in a user of neurones would write.
+        model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLUMaxPool2d(2),
+                              nn.Conv2d(16, 32, 3, padding=1), nn.ReLUMaxPool2d(2),
                               nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
         for p, value in zip(model.parameters(), params_np):
             p.data[...] = value

@@ -166,3 +166,28 @@ def test_records_one_per_layer(rng):
 def test_a_model_without_affine_layers_is_refused():
     with pytest.raises(ValueError, match="no Linear or Conv"):
         layer_statistics(nn.Sequential(nn.ReLU(), nn.Tanh()), nr.ones(2, 3))
+
+
+def test_any_module_is_observed_through_hooks_which_are_removed_after(rng):
+    class TwoBranches(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first, self.second = nn.Linear(3, 3, rng=1).double(), nn.Linear(3, 2, rng=2).double()
+
+        def forward(self, x):
+            h = self.first(x)
+            return self.second(h.relu() + x)
+
+    model = TwoBranches()
+    x = nr.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    stats = layer_statistics(model, x)
+    z1 = x.data @ model.first.weight.data.T + model.first.bias.data
+    a = np.maximum(z1, 0) + x.data
+    delta2 = np.ones((5, 2))
+    delta1 = (delta2 @ model.second.weight.data) * (z1 > 0)
+    z2 = a @ model.second.weight.data.T + model.second.bias.data
+    np.testing.assert_allclose(stats.z_var, [np.var(z1), np.var(z2)])
+    np.testing.assert_allclose(stats.input_second_moment, [np.mean(x.data**2), np.mean(a**2)])
+    np.testing.assert_allclose(stats.grad_z_norm, [np.linalg.norm(delta1), np.linalg.norm(delta2)])
+    np.testing.assert_allclose(stats.weight_grad_norm[0], np.linalg.norm(delta1.T @ x.data))
+    assert model.first._hooks.forward == {} and model.first._hooks.backward == {}

@@ -69,7 +69,7 @@ POOLS = [
 
 
 @pytest.mark.parametrize(("pool", "options"), POOLS)
-def test_sequential_pools_before_relu_with_the_same_output_and_gradient(pool, options):
+def test_fused_relu_max_pool_has_the_same_output_and_gradient(pool, options):
     # Half-integers in [-2, 2]: many ties, zeros and all-negative windows, where the two orders could part.
     rng = np.random.default_rng(0)
     shape = (3, 2, 7, 6) if pool is nn.MaxPool2d else (3, 2, 9)
@@ -78,9 +78,11 @@ def test_sequential_pools_before_relu_with_the_same_output_and_gradient(pool, op
     functional = nr.functional.max_pool2d if pool is nn.MaxPool2d else nr.functional.max_pool1d
 
     x_model, x_plain = nr.tensor(x_np, requires_grad=True), nr.tensor(x_np, requires_grad=True)
-    out = nn.Sequential(nn.ReLU(), pool(**options))(x_model)
+    fused = nn.utils.fuse_relu_max_pool(nn.Sequential(nn.ReLU(), pool(**options)))
+    assert len(fused) == 1 and type(fused[0]).__name__ == "ReLUMaxPool" + pool.__name__[-2:]
+    out = fused(x_model)
     plain = functional(nr.functional.relu(x_plain), **options)  # ReLU first, as written
-    assert type(out.grad_fn).__name__ == "ReLU"  # the rewrite ran: the ReLU was applied last
+    assert type(out.grad_fn).__name__ == "ReLU"  # the fused module applies the ReLU last
     np.testing.assert_array_equal(out.data, plain.data)
     out.backward(nr.tensor(g))
     plain.backward(nr.tensor(g))
@@ -88,14 +90,23 @@ def test_sequential_pools_before_relu_with_the_same_output_and_gradient(pool, op
     assert np.count_nonzero(x_model.grad.data) > 0
 
 
-def test_sequential_keeps_relu_first_when_the_pool_returns_indices():
-    # Every window is negative and rises to its last entry: pooling first would point there, not at the first 0.
-    x = nr.tensor(np.arange(16.0).reshape(1, 1, 4, 4) - 16)
-    values, indices = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2, return_indices=True))(x)
-    expected_values, expected_indices = nr.functional.max_pool2d(nr.functional.relu(x), 2, return_indices=True)
-    np.testing.assert_array_equal(values.data, expected_values.data)
-    np.testing.assert_array_equal(indices.data, expected_indices.data)
-    assert not np.array_equal(indices.data, nr.functional.max_pool2d(x, 2, return_indices=True)[1].data)
+def test_sequential_runs_its_modules_as_written():
+    relu, pool = nn.ReLU(), nn.MaxPool2d(2)
+    seen = []
+    relu.register_forward_hook(lambda module, args, out: seen.append(args[0].shape))
+    x = nr.tensor(np.arange(16.0).reshape(1, 1, 4, 4) - 8, requires_grad=True)
+    out = nn.Sequential(relu, pool)(x)
+    assert seen == [(1, 1, 4, 4)]  # the ReLU saw the unpooled input
+    assert type(out.grad_fn).__name__ == "MaxPool2d"
+
+
+def test_fusion_keeps_a_pool_that_returns_indices_and_recurses_into_sequentials():
+    inner = nn.Sequential(nn.ReLU(), nn.MaxPool1d(2))
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2, return_indices=True), inner)
+    fused = nn.utils.fuse_relu_max_pool(model)
+    assert [type(m).__name__ for m in fused] == ["ReLU", "MaxPool2d", "Sequential"]
+    assert [type(m).__name__ for m in fused[2]] == ["ReLUMaxPool1d"]
+    assert [type(m).__name__ for m in model[2]] == ["ReLU", "MaxPool1d"]  # the original is left as it was
 
 
 def test_module_list_registers_its_items():

@@ -7,8 +7,8 @@ gradients", follow, for a network of layers z^l = W^l x^l (+ b^l), x^{l+1} = f(z
   layer's input, whose ratio Var[z^l] = n_in Var[w] E[(x^l)²] drives the initialization conditions;
 * the backward signal: δ^l = ∂L/∂z^l (its variance and norm) and the weight gradients ∂L/∂W^l = δ^l (x^l)ᵀ.
 
-:func:`layer_statistics` measures all of them in one forward and one backward pass of a
-:class:`~neurones.nn.Sequential` whose affine layers (``Linear``, ``Conv``) define the layers l = 1..L.
+:func:`layer_statistics` measures all of them in one forward and one backward pass of any model, whose affine
+layers (``Linear``, ``Conv``) define the layers l = 1..L, observed through forward and backward hooks.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurones.autodiff.tensor import Tensor
-from neurones.nn.containers import Sequential
 from neurones.nn.conv import Conv1d, Conv2d
 from neurones.nn.linear import Linear
+from neurones.nn.module import Module
 
 AFFINE_LAYERS = (Linear, Conv1d, Conv2d)
 
@@ -54,45 +54,59 @@ class LayerStatistics:
         return [{"layer": l + 1, **{n: float(getattr(self, n)[l]) for n in names}} for l in range(self.depth)]
 
 
-def layer_statistics(model: Sequential, x: Tensor, cotangent: np.ndarray | None = None) -> LayerStatistics:
+def layer_statistics(model: Module, x: Tensor, cotangent: np.ndarray | None = None) -> LayerStatistics:
     """Run ``model`` on ``x`` and backpropagate ``cotangent`` (∂L/∂output; ones if None) through it.
 
-    Returns the statistics of every affine layer of the ``Sequential``. The model's parameter gradients are
-    left in ``.grad`` (zero them before a training step); a leaf input's ``.grad`` is replaced by this pass's.
+    Returns the statistics of every call of an affine layer (``Linear``, ``Conv1d``, ``Conv2d``), in the order of
+    the forward pass, observed through module hooks: any model works, not only a ``Sequential``, and the model
+    runs its own forward. The layers' weight gradients are left in ``.grad`` (zero them before a training step;
+    a layer called twice reports the sum over its calls); a leaf input's ``.grad`` is replaced by this pass's.
     """
-    inputs, pre_activations, layers = [], [], []
-    h = x
-    for module in model:
-        if isinstance(module, AFFINE_LAYERS):
-            if h.requires_grad:
-                h.retain_grad()
-            inputs.append(h)
-            layers.append(module)
-            h = module(h)
-            h.retain_grad()
-            pre_activations.append(h)
-        else:
-            h = module(h)
+    calls: list[dict] = []  # one per affine-layer call, in forward order
+    pending: dict = {}  # layer -> its calls still waiting for their cotangents (backward visits them in reverse)
+
+    def record_forward(layer, args, output):
+        call = {"layer": layer, "input": args[0], "z": output.data, "grad_z": None, "grad_input": None}
+        calls.append(call)
+        pending.setdefault(layer, []).append(call)
+
+    def record_backward(layer, grad_input, grad_output):
+        call = pending[layer].pop()
+        call["grad_z"] = None if grad_output[0] is None else grad_output[0].data
+        call["grad_input"] = None if grad_input[0] is None else grad_input[0].data
+
+    layers = [m for m in model.modules() if isinstance(m, AFFINE_LAYERS)]
     if not layers:
         raise ValueError("layer_statistics: the model has no Linear or Conv layer")
-    # Leaves accumulate gradients across calls: start them from zero so that ∂L/∂W and ∂L/∂x are this pass's.
-    for module in layers:
-        module.weight.grad = None
-    for t in inputs:
-        if t.is_leaf:
-            t.grad = None
-    h.backward(np.ones_like(h.data) if cotangent is None else cotangent)
+    handles = [layer.register_forward_hook(record_forward) for layer in layers]
+    handles += [layer.register_full_backward_hook(record_backward) for layer in layers]
+    try:
+        # Leaves accumulate gradients across calls: start them from zero so that ∂L/∂W and ∂L/∂x are this pass's.
+        for layer in layers:
+            layer.weight.grad = None
+        if x.is_leaf:
+            x.grad = None
+        out = model(x)
+        out.backward(np.ones_like(out.data) if cotangent is None else cotangent)
+    finally:
+        for handle in handles:
+            handle.remove()
 
-    def grad_of(t: Tensor) -> np.ndarray:
-        return np.zeros_like(t.data) if t.grad is None else t.grad.data
+    def or_zeros(array, like: np.ndarray) -> np.ndarray:
+        return np.zeros_like(like) if array is None else array
 
+    grad_z = [or_zeros(c["grad_z"], c["z"]) for c in calls]
+    grad_w = [or_zeros(None if c["layer"].weight.grad is None else c["layer"].weight.grad.data, c["layer"].weight.data)
+              for c in calls]
     return LayerStatistics(
-        input_second_moment=np.array([np.mean(t.data.astype(np.float64) ** 2) for t in inputs]),
-        z_mean=np.array([np.mean(z.data) for z in pre_activations]),
-        z_var=np.array([np.var(z.data) for z in pre_activations]),
-        grad_z_var=np.array([np.var(grad_of(z)) for z in pre_activations]),
-        grad_z_norm=np.array([np.linalg.norm(grad_of(z)) for z in pre_activations]),
-        grad_input_var=np.array([np.var(grad_of(t)) if t.requires_grad else np.nan for t in inputs]),
-        weight_grad_var=np.array([np.var(grad_of(m.weight)) for m in layers]),
-        weight_grad_norm=np.array([np.linalg.norm(grad_of(m.weight)) for m in layers]),
+        input_second_moment=np.array([np.mean(c["input"].data.astype(np.float64) ** 2) for c in calls]),
+        z_mean=np.array([np.mean(c["z"]) for c in calls]),
+        z_var=np.array([np.var(c["z"]) for c in calls]),
+        grad_z_var=np.array([np.var(g) for g in grad_z]),
+        grad_z_norm=np.array([np.linalg.norm(g) for g in grad_z]),
+        grad_input_var=np.array(
+            [np.var(or_zeros(c["grad_input"], c["input"].data)) if c["input"].requires_grad else np.nan for c in calls]
+        ),
+        weight_grad_var=np.array([np.var(g) for g in grad_w]),
+        weight_grad_norm=np.array([np.linalg.norm(g) for g in grad_w]),
     )

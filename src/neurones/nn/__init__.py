@@ -33,7 +33,16 @@ from neurones.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, Layer
 from neurones.nn.ode_conv_resnet import ODEConvBlock, ODEConvResNet
 from neurones.nn.ode_resnet import ODEResidualBlock, ODEResNet
 from neurones.nn.parameter import Parameter
-from neurones.nn.pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from neurones.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    ReLUMaxPool1d,
+    ReLUMaxPool2d,
+)
 from neurones.nn.residual import ResBlock, Residual, StochasticDepth, expected_depth, linear_decay_survival
 from neurones.nn.scaled_resnet import ScaledResidualBlock, ScaledResNet
 
@@ -77,6 +86,8 @@ __all__ = [
     "ODEResidualBlock",
     "Parameter",
     "ReLU",
+    "ReLUMaxPool1d",
+    "ReLUMaxPool2d",
     "ResBlock",
     "Residual",
     "ScaledResNet",
