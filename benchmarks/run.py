@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import machine, profiles
+from benchmarks import machine, per_sample, profiles
 from benchmarks.memory import measure_in_subprocess
 from benchmarks.threads import SETTINGS as THREAD_SETTINGS
 from benchmarks.threads import label as _label
@@ -70,7 +70,8 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f}" if seconds < 1e-2 else f"{seconds * 1e3:.1f}"
 
 
-def render(records: list[dict], race: list[dict] | None, profile_data: dict | None = None) -> str:
+def render(records: list[dict], race: list[dict] | None, profile_data: dict | None = None,
+           per_sample_record: dict | None = None) -> str:
     lines = [
         "# Benchmarks: neurones against PyTorch eager (CPU)",
         "",
@@ -120,6 +121,8 @@ def render(records: list[dict], race: list[dict] | None, profile_data: dict | No
                 f"{r['torch peak MiB'] - r['torch baseline MiB']:.0f} | "
                 f"{'yes' if r['memory ratio'] <= MEMORY_TARGET else '**no**'} |"
             )
+    if per_sample_record:
+        lines += per_sample.render(per_sample_record)
     if race:
         lines += render_race(race)
     if profile_data and any(value is not None for value in profile_data.values()):
@@ -188,6 +191,7 @@ def merge(stored: dict, fresh: dict) -> dict:
                           else len(order)),
         "race": fresh.get("race") or stored.get("race"),
         "profiles": merged_profiles,
+        "per_sample": fresh.get("per_sample") or stored.get("per_sample"),
     }
 
 
@@ -200,7 +204,8 @@ def write_atomically(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neurones bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", help="workload names (default: all)")
+    parser.add_argument("--only", nargs="*",
+                        help=f"workload names (default: all), '{per_sample.NAME}' for the per-example gradients")
     parser.add_argument("--repeats", type=int, default=15, help="timed samples per library and thread setting")
     parser.add_argument("--mnist1d", action="store_true", help="also train the MNIST-1D CNN to the end (minutes)")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
@@ -219,17 +224,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{workload.name:>18}: ratio {record['ratio']:.2f} (target ≤ {workload.target:g})"
               + (f", memory ratio {record['memory ratio']:.2f}" if "memory ratio" in record else ""), flush=True)
     profile_data = {} if args.no_profiles else profile({record["workload"] for record in records})
+    per_sample_record = per_sample.measure() if not args.only or per_sample.NAME in args.only else None
     race = None
     if args.mnist1d:
         from benchmarks.mnist1d_race import race as run_race
 
         race = run_race(seeds=tuple(args.seeds))
-    data = {"records": records, "race": race, "profiles": profile_data}
+    data = {"records": records, "race": race, "profiles": profile_data, "per_sample": per_sample_record}
     raw = args.out.with_suffix(".json")
     if args.update and raw.exists():
         data = merge(json.loads(raw.read_text()), data)
     write_atomically(raw, json.dumps(data, indent=1, default=lambda value: value.item()) + "\n")  # NumPy scalars
-    write_atomically(args.out, render(data["records"], data["race"], data["profiles"]))
+    write_atomically(args.out, render(data["records"], data["race"], data["profiles"], data.get("per_sample")))
     print(f"wrote {args.out} and {raw}")
     return 0
 

@@ -103,3 +103,12 @@ def test_a_layer_called_twice_sums_both_uses():
         layer.zero_grad()
         (Twice()(nr.tensor(x[i : i + 1])) * nr.tensor(np.ones((1, 3)))).sum().backward()
         np.testing.assert_allclose(grads["layer.weight"][i], layer.weight.grad.data, rtol=1e-12)
+
+
+def test_outer_products_split_between_threads_are_bit_identical():
+    from neurones.func.per_sample import _THREADED_BYTES, _outer_products
+
+    rng = np.random.default_rng(4)
+    delta, a = rng.standard_normal((65, 256)).astype(np.float32), rng.standard_normal((65, 300)).astype(np.float32)
+    assert 65 * 256 * 300 * 4 > _THREADED_BYTES
+    np.testing.assert_array_equal(_outer_products(delta, a), delta[:, :, None] * a[:, None, :])

@@ -18,6 +18,8 @@ have no per-example gradient in this sense; the loop then gives the gradient of 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from neurones.autodiff.function import Function
@@ -30,13 +32,35 @@ from neurones.ops.convolution import im2col_reference
 from neurones.ops.shape import pad
 
 BATCHED_LAYERS = (Linear, Conv1d, Conv2d)
+_THREADED_BYTES = 16 << 20  # below this, starting threads costs more than a second core saves
 
 
 def _linear_grads(a: np.ndarray, delta: np.ndarray) -> tuple:
     """(∂ℓᵢ/∂W, ∂ℓᵢ/∂b) for every i from the inputs a (n, …, in) and output cotangents δ (n, …, out)."""
+    if a.ndim == 2:
+        return _outer_products(delta, a), delta.copy()
     n = a.shape[0]
     a3, d3 = a.reshape(n, -1, a.shape[-1]), delta.reshape(n, -1, delta.shape[-1])
     return np.matmul(d3.transpose(0, 2, 1), a3), d3.sum(axis=1)
+
+
+def _outer_products(delta: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """W[i] = δᵢ aᵢᵀ for every example i: an (n, out, in) array written once.
+
+    The work is writing n·out·in numbers (205 MB for the benchmark's 784-256 layer at n = 256), which one core
+    does at a fraction of the memory bandwidth: the examples are split between two threads (NumPy's multiply
+    releases the GIL), 44 → 23 ms there. Each entry is one product, so the split changes no bit. A batch of
+    matrix products with an inner size of 1 (``np.matmul``) was measured at 83 ms.
+    """
+    out = np.empty((a.shape[0], delta.shape[1], a.shape[1]), np.result_type(delta, a))
+    half = (a.shape[0] + 1) // 2
+    if out.nbytes < _THREADED_BYTES or half == 0:
+        return np.multiply(delta[:, :, None], a[:, None, :], out=out)
+    parts = [slice(0, half), slice(half, None)]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        for done in [pool.submit(np.multiply, delta[p, :, None], a[p, None, :], out=out[p]) for p in parts]:
+            done.result()
+    return out
 
 
 def _conv_grads(layer, a: np.ndarray, delta: np.ndarray) -> tuple:
