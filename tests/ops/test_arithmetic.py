@@ -374,11 +374,12 @@ def test_where_with_a_scalar_branch(scalar_side, rng):
     assert nr.gradcheck(op, leaf(x))
 
 
-def test_where_casts_a_non_boolean_condition_and_needs_a_tensor():
+def test_where_casts_a_non_boolean_condition_and_takes_two_scalars():
     out = F.where(np.array([1, 0, 2]), nr.tensor([1.0, 2.0, 3.0]), 0.0)
     np.testing.assert_array_equal(out.data, [1.0, 0.0, 3.0])
-    with pytest.raises(TypeError, match="where"):
-        F.where(np.array([True]), 1.0, 2.0)
+    both = F.where(np.array([True, False]), 1.0, 2.0)  # torch.where: a new float32 tensor
+    assert both.dtype == np.float32 and both.tolist() == [1.0, 2.0] and not both.requires_grad
+    assert F.where(np.array([True, False]), 1, 2).dtype == np.int64
 
 
 # ---------------------------------------------------------------------------------------------------- comparisons

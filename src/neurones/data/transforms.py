@@ -19,6 +19,7 @@ from neurones.autodiff.creation import from_numpy
 from neurones.autodiff.tensor import Tensor
 from neurones.backend import Seed, as_generator
 from neurones.errors import DTypeError, ShapeError
+from neurones.ops.scatter import one_hot
 
 
 def _unwrap(x) -> tuple[np.ndarray, bool]:
@@ -258,22 +259,6 @@ class DownUpSample:
 
     def __repr__(self) -> str:
         return f"DownUpSample(factor={self.factor}, mode={self.mode!r})"
-
-
-def one_hot(labels, num_classes: int = -1, dtype=np.int64):
-    """``(..., num_classes)`` indicators of integer ``labels`` (``torch.nn.functional.one_hot``; int64 unless
-    ``dtype`` says otherwise). ``num_classes=-1`` takes one more than the largest label."""
-    array, was_tensor = _unwrap(labels)
-    if array.dtype.kind not in "iu":
-        raise DTypeError(f"one_hot: labels must be integers, got dtype {array.dtype}")
-    if array.size and array.min() < 0:
-        raise ValueError(f"one_hot: labels must be non-negative, got {int(array.min())}")
-    largest = int(array.max()) if array.size else -1
-    if num_classes == -1:
-        num_classes = largest + 1
-    elif largest >= num_classes:
-        raise ValueError(f"one_hot: label {largest} out of range for num_classes={num_classes}")
-    return _rewrap(np.eye(num_classes, dtype=dtype)[array], was_tensor)
 
 
 class OneHot:

@@ -1,4 +1,5 @@
-"""Convolution layers ``Conv1d`` (inputs ``(N, C, L)``) and ``Conv2d`` (inputs ``(N, C, H, W)``), as PyTorch's.
+"""Convolution layers ``Conv1d`` (inputs ``(N, C, L)``) and ``Conv2d`` (inputs ``(N, C, H, W)``), and their
+transposes ``ConvTranspose1d/2d``, as PyTorch's.
 
 The weight has shape ``(out_channels, in_channels/groups, *kernel_size)``; its default initialization is PyTorch's
 (see :mod:`neurones.nn.linear`): ``U(−1/√fan_in, 1/√fan_in)`` for weights and bias, with
@@ -140,3 +141,66 @@ class Conv2d(_ConvNd):
 
     spatial_dims = 2
     convolution = staticmethod(F.conv2d)
+
+
+class _ConvTransposeNd(Module):
+    """The transposed convolution layers: weight ``(in_channels, out_channels/groups, *kernel_size)``, PyTorch's
+    default initialization (its fan-in counted on that weight, ``out_channels/groups · ∏kernel_size``)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        *,
+        dtype=None,
+        rng: Seed = None,
+    ) -> None:
+        super().__init__()
+        n = self.spatial_dims
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"in_channels ({in_channels}) and out_channels ({out_channels}) must divide by groups")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _ntuple(kernel_size, n, "kernel_size")
+        self.stride = _ntuple(stride, n, "stride")
+        self.padding = _ntuple(padding, n, "padding")
+        self.output_padding = _ntuple(output_padding, n, "output_padding")
+        self.dilation = _ntuple(dilation, n, "dilation")
+        self.weight = empty_parameter((in_channels, out_channels // groups, *self.kernel_size), dtype)
+        if bias:
+            self.bias = empty_parameter((out_channels,), dtype)
+        else:
+            self.register_parameter("bias", None)
+        reset_default_parameters(self.weight, self.bias, rng)
+
+    def forward(self, x):
+        return self.convolution(
+            x, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups, self.dilation
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+            + (f", padding={self.padding}" if any(self.padding) else "")
+            + (f", output_padding={self.output_padding}" if any(self.output_padding) else "")
+        )
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """The transposed 1-D convolution (the adjoint of ``Conv1d``'s input-to-output map) over ``(N, C_in, L)``."""
+
+    spatial_dims = 1
+    convolution = staticmethod(F.conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """The transposed 2-D convolution (the adjoint of ``Conv2d``'s input-to-output map) over ``(N, C_in, H, W)``."""
+
+    spatial_dims = 2
+    convolution = staticmethod(F.conv_transpose2d)

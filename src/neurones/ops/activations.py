@@ -12,7 +12,12 @@ bit in sign and support:
 * ``leaky_relu′(0) = negative_slope`` (slope 1 only for x > 0);
 * ``elu′(0) = α`` (the left derivative αeˣ at 0; equal to the right one when α = 1);
 * ``hardtanh′ = 0`` at both clipping bounds (slope 1 only strictly inside);
-* ``softplus`` is the identity, with derivative 1, where βx > threshold.
+* ``softplus`` is the identity, with derivative 1, where βx > threshold;
+* ``relu6′`` and ``hardsigmoid′`` are 0 at their two corners; ``hardswish′(−3) = 0`` and ``hardswish′(3) = 1``
+  (PyTorch's: 0 up to −3, (2x + 3)/6 strictly between, 1 from 3 on).
+
+``relu6``, ``hardsigmoid``, ``logsigmoid``, ``selu``, ``celu``, ``mish`` and ``softsign`` are compositions of the
+nodes here and of arithmetic, whose chain rule gives PyTorch's derivatives everywhere.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from scipy.special import erf
 
 from neurones.autodiff.function import Function
 from neurones.errors import DimError
+from neurones.ops import arithmetic as ar
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -242,6 +248,19 @@ class Hardtanh(Function):
         return (g * inside,)
 
 
+class Hardswish(Function):
+    """y = x · relu6(x + 3)/6 (MobileNetV3);  ∂L/∂x = 0 for x ≤ −3, g (2x + 3)/6 for −3 < x < 3, g from 3 on."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x * np.clip(x + 3, 0, 6) / 6
+
+    def backward(self, g):
+        (x,) = self.saved
+        slope = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
+        return ((g * slope).astype(g.dtype, copy=False),)
+
+
 # -------------------------------------------------------------------------------------------- softmax family
 def _axis(op: str, dim: int, ndim: int) -> int:
     if not -max(ndim, 1) <= dim < max(ndim, 1):
@@ -350,6 +369,52 @@ def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0):
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
     return Hardtanh.apply(x, min_val=min_val, max_val=max_val)
+
+
+def relu6(x):
+    """min(max(x, 0), 6): ``hardtanh(x, 0, 6)``."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+def hardsigmoid(x):
+    """relu6(x + 3)/6, a piecewise-linear sigmoid; slope 1/6 strictly inside (−3, 3)."""
+    return ar.div(hardtanh(ar.add(x, 3.0), 0.0, 6.0), 6.0)
+
+
+def hardswish(x):
+    """x · relu6(x + 3)/6."""
+    return Hardswish.apply(x)
+
+
+def logsigmoid(x):
+    """log σ(x) = −softplus(−x), computed without the softplus cut-off so that it is exact for every x."""
+    return ar.neg(softplus(ar.neg(x), threshold=math.inf))
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    """λ elu(x, α) with Klambauer et al.'s self-normalizing constants λ ≈ 1.0507, α ≈ 1.6733."""
+    return ar.mul(elu(x, SELU_ALPHA), SELU_SCALE)
+
+
+def celu(x, alpha: float = 1.0):
+    """max(0, x) + min(0, α(e^{x/α} − 1)) = α elu(x/α, 1); its derivative is continuous at 0 for every α."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0")
+    return ar.mul(elu(ar.div(x, alpha), 1.0), alpha)
+
+
+def mish(x):
+    """x tanh(softplus(x)) (Misra, 2019), the softplus without cut-off."""
+    return ar.mul(x, tanh(softplus(x, threshold=math.inf)))
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    return ar.div(x, ar.add(ar.abs(x), 1.0))
 
 
 def softmax(x, dim: int):

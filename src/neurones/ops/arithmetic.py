@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurones.autodiff.function import Function, unbroadcast
-from neurones.autodiff.tensor import Tensor, _wrap
+from neurones.autodiff.tensor import Tensor, _wrap, as_data
 from neurones.errors import ShapeError
 
 
@@ -509,13 +509,15 @@ clip = clamp
 
 
 def where(condition, a, b):
-    """Select ``a`` where ``condition`` holds and ``b`` elsewhere (scalars allowed for ``a`` or ``b``)."""
+    """Select ``a`` where ``condition`` holds and ``b`` elsewhere. Either may be a scalar; with two scalars the
+    result is a new tensor of the dtype PyTorch gives them (float32 if either is a float, else int64 or bool)."""
     condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if condition.dtype != bool:
         condition = condition.astype(bool)
     like = a if isinstance(a, Tensor) else b
     if not isinstance(like, Tensor):
-        raise TypeError("where: at least one of a and b must be a tensor")
+        pair = as_data([a, b])
+        return _wrap(np.where(condition, pair[0], pair[1]))
     return Where.apply(_as_tensor(a, like), _as_tensor(b, like), condition=condition)
 
 

@@ -79,7 +79,7 @@ class Gather(AdvancedIndex):
     ∂L/∂x = g summed back at the gathered positions."""
 
 
-def _index_array(item, op: str) -> np.ndarray:
+def index_array(item, op: str) -> np.ndarray:
     array = item.data if isinstance(item, Tensor) else np.asarray(item)
     if array.dtype.kind not in "iub":
         raise DTypeError(f"{op}: indices must be integers or booleans, got dtype {array.dtype}")
@@ -114,7 +114,7 @@ def getitem(x, index):
     items = index if isinstance(index, tuple) else (index,)
     if all(_is_basic(item) for item in items):
         return BasicIndex.apply(x, index=items)
-    items = tuple(item if _is_basic(item) else _index_array(item, "getitem") for item in items)
+    items = tuple(item if _is_basic(item) else index_array(item, "getitem") for item in items)
     if any(_is_integer(item) for item in items):
         # PyTorch selects with integer scalars first (basic indexing), then applies the arrays to what is left;
         # NumPy counts an integer as an advanced index, which moves the indexed axes to the front when a slice
@@ -128,7 +128,7 @@ def getitem(x, index):
     return AdvancedIndex.apply(x, index=items, unique=unique)
 
 
-def _check_bounds(op: str, index: np.ndarray, size: int, dim: int) -> None:
+def check_bounds(op: str, index: np.ndarray, size: int, dim: int) -> None:
     """PyTorch refuses negative or too-large indices where NumPy would wrap or fail without naming the op."""
     if index.size and (index.min() < 0 or index.max() >= size):
         bad = index.min() if index.min() < 0 else index.max()
@@ -140,7 +140,7 @@ def gather(x, dim: int, index):
 
     ``index`` has as many dims as ``x`` and, on every other dim, a size no larger than ``x``'s.
     """
-    index = _index_array(index, "gather")
+    index = index_array(index, "gather")
     if index.dtype.kind == "b":
         raise DTypeError("gather: index must be an integer tensor, got dtype bool")
     if index.ndim != x.ndim:
@@ -151,24 +151,29 @@ def gather(x, dim: int, index):
             f"gather: index of shape {index.shape} is larger than the input of shape {x.shape} outside dim {axis}"
         )
     if x.ndim == 0:
-        _check_bounds("gather", index, 1, axis)
+        check_bounds("gather", index, 1, axis)
         return BasicIndex.apply(x, index=())
-    _check_bounds("gather", index, x.shape[axis], axis)
-    coordinates = tuple(
+    check_bounds("gather", index, x.shape[axis], axis)
+    return Gather.apply(x, index=gather_coordinates(index, axis), unique=index.shape[axis] <= 1)
+
+
+def gather_coordinates(index: np.ndarray, axis: int) -> tuple:
+    """The advanced index that ``gather`` (and ``scatter``, its adjoint) reads: position (i, j, …) of ``index``
+    addresses the entry whose coordinate along ``axis`` is ``index[i, j, …]`` and whose others are (i, j, …)."""
+    return tuple(
         index if i == axis else np.arange(k).reshape([k if j == i else 1 for j in range(index.ndim)])
         for i, k in enumerate(index.shape)
     )
-    return Gather.apply(x, index=coordinates, unique=index.shape[axis] <= 1)
 
 
 def index_select(x, dim: int, index):
     """The entries of ``x`` at positions ``index`` (1-d, integers) along ``dim``."""
-    index = _index_array(index, "index_select")
+    index = index_array(index, "index_select")
     if index.ndim > 1 or index.dtype.kind == "b":
         raise ShapeError(f"index_select: index must be a 1-d integer tensor, got shape {index.shape} {index.dtype}")
     axis = canonical_dim(dim, x.shape, "index_select")
     size = x.shape[axis] if x.ndim else 1
-    _check_bounds("index_select", index, size, axis)
+    check_bounds("index_select", index, size, axis)
     if x.ndim == 0:  # PyTorch treats a 0-d input as having one entry along dim 0
         x = BasicIndex.apply(x, index=(None,))
     items = (slice(None),) * axis + (index,)

@@ -29,6 +29,8 @@ import numpy as np
 from neurones.autodiff.function import Function
 from neurones.autodiff.grad_mode import no_grad
 from neurones.errors import ShapeError
+from neurones.ops.arithmetic import clamp, div
+from neurones.ops.reductions import norm
 
 
 def _affine(xhat: np.ndarray, weight, bias, out: np.ndarray) -> np.ndarray:
@@ -266,3 +268,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         num_groups=int(num_groups),
         eps=float(eps),
     )
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
+    """x / max(‖x‖_p, ε) along ``dim``, as ``torch.nn.functional.normalize``: unit vectors, with ε guarding 0."""
+    return div(input, clamp(norm(input, p, dim, keepdim=True), min=eps))

@@ -10,10 +10,17 @@ from __future__ import annotations
 from neurones.autodiff.tensor import Tensor
 from neurones.ops import activations as act
 from neurones.ops import arithmetic as ar
+from neurones.ops import elementwise as el
 from neurones.ops import indexing as ix
 from neurones.ops import linear as lin
+from neurones.ops import logical as lg
+from neurones.ops import rearrange as re
 from neurones.ops import reductions as rd
+from neurones.ops import rounding as rn
+from neurones.ops import scans as sc
+from neurones.ops import scatter as st
 from neurones.ops import shape as sh
+from neurones.ops import sorting as so
 
 
 def _reflected(op):
@@ -47,7 +54,60 @@ def bind() -> None:
         "add": ar.add,
         "sub": ar.sub,
         "mul": ar.mul,
-        "div": ar.div,
+        "multiply": ar.mul,
+        "div": rn.div,
+        "divide": rn.div,
+        "__floordiv__": rn.floor_divide,
+        "__rfloordiv__": _reflected(rn.floor_divide),
+        "__mod__": rn.remainder,
+        "__rmod__": _reflected(rn.remainder),
+        "__and__": lg.bitwise_and,
+        "__or__": lg.bitwise_or,
+        "__xor__": lg.bitwise_xor,
+        "__invert__": lg.bitwise_not,
+        "floor_divide": rn.floor_divide,
+        "remainder": rn.remainder,
+        "floor": rn.floor,
+        "ceil": rn.ceil,
+        "round": rn.round,
+        "trunc": rn.trunc,
+        "sin": el.sin,
+        "cos": el.cos,
+        "erf": el.erf,
+        "rsqrt": el.rsqrt,
+        "log2": el.log2,
+        "log10": el.log10,
+        "exp2": el.exp2,
+        "lerp": el.lerp,
+        "isnan": lg.isnan,
+        "isinf": lg.isinf,
+        "isfinite": lg.isfinite,
+        "isclose": lg.isclose,
+        "allclose": lg.allclose,
+        "all": lg.all,
+        "any": lg.any,
+        "logical_and": lg.logical_and,
+        "logical_or": lg.logical_or,
+        "logical_xor": lg.logical_xor,
+        "logical_not": lg.logical_not,
+        "cumsum": sc.cumsum,
+        "cumprod": sc.cumprod,
+        "sort": so.sort,
+        "argsort": so.argsort,
+        "topk": so.topk,
+        "flip": re.flip,
+        "roll": re.roll,
+        "repeat": re.repeat,
+        "repeat_interleave": re.repeat_interleave,
+        "tril": re.tril,
+        "triu": re.triu,
+        "diagonal": re.diagonal,
+        "diag": re.diag,
+        "masked_fill": st.masked_fill,
+        "masked_select": st.masked_select,
+        "nonzero": st.nonzero,
+        "scatter": st.scatter,
+        "scatter_add": st.scatter_add,
         "pow": ar.pow,
         "neg": ar.neg,
         "exp": ar.exp,
