@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ from benchmarks.threads import label as _label
 from benchmarks.threads import thread_limits
 from benchmarks.timing import inner_count, median_times
 from benchmarks.workloads import Workload, workloads
+from neurones.lab.storage import write_text_atomic
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 MEMORY_TARGET = 1.2  # peak memory of a training workload, as a multiple of PyTorch's
@@ -195,13 +194,6 @@ def merge(stored: dict, fresh: dict) -> dict:
     }
 
 
-def write_atomically(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        handle.write(text)
-        temporary = Path(handle.name)
-    os.replace(temporary, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neurones bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*",
@@ -234,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     raw = args.out.with_suffix(".json")
     if args.update and raw.exists():
         data = merge(json.loads(raw.read_text()), data)
-    write_atomically(raw, json.dumps(data, indent=1, default=lambda value: value.item()) + "\n")  # NumPy scalars
-    write_atomically(args.out, render(data["records"], data["race"], data["profiles"], data.get("per_sample")))
+    write_text_atomic(raw, json.dumps(data, indent=1, default=lambda value: value.item()) + "\n")  # NumPy scalars
+    write_text_atomic(args.out, render(data["records"], data["race"], data["profiles"], data.get("per_sample")))
     print(f"wrote {args.out} and {raw}")
     return 0
 

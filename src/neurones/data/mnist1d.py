@@ -14,19 +14,18 @@ dataset has to be generated: a cache hit imports nothing.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
 import json
 import os
 import random
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from neurones.atomic_file import atomic_write
 from neurones.autodiff.creation import from_numpy
 from neurones.backend import DEFAULT_DTYPE, as_dtype
 from neurones.data.dataset import TensorDataset
@@ -86,15 +85,8 @@ def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
 
 def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    with atomic_write(path, "wb") as file:
+        np.savez(file, **arrays)
 
 
 def load_mnist1d(

@@ -1,8 +1,8 @@
 """Atomic writes: a reader sees a whole file or run directory, or none — never a half-written one.
 
-A file is written to a temporary file in the same directory and moved over its name with ``os.replace`` (atomic on
-one file system). A run directory is built in a temporary sibling directory and renamed into place at the end; if
-anything fails on the way, the temporary directory is removed and the destination is untouched.
+A file is written through :func:`neurones.atomic_file.atomic_write`. A run directory is built in a temporary
+sibling directory and renamed into place at the end; if anything fails on the way, the temporary directory is
+removed and the destination is untouched.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from neurones.atomic_file import atomic_write, current_umask
 from neurones.errors import OutputError
 
 
@@ -31,34 +32,21 @@ def ensure_directory(path: Path) -> Path:
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same directory and ``os.replace``."""
+    """Write ``text`` (UTF-8) to ``path`` atomically (:func:`neurones.atomic_file.atomic_write`), creating its
+    directory; a failure to write is an :class:`OutputError` naming the file."""
     path = Path(path)
     ensure_directory(path.parent)
     try:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with atomic_write(path) as handle:
+            handle.write(text)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp makes it private; the result is not
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
     return path
 
 
 def json_text(data: Any) -> str:
     """Strict JSON (no NaN/Infinity tokens), indented for people and diffs."""
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def write_json_atomic(path: Path, data: Any) -> Path:
-    return write_text_atomic(path, json_text(data))
 
 
 @contextlib.contextmanager
@@ -72,18 +60,12 @@ def staged_directory(destination: Path) -> Iterator[Path]:
     except OSError as exc:
         raise OutputError(f"cannot write to {destination.parent}: {exc.strerror or exc}") from exc
     try:
-        staging.chmod(0o777 & ~_current_umask())  # mkdtemp makes it private; a run directory is not
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; a run directory is not
         yield staging
         _move_into_place(staging, destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _move_into_place(staging: Path, destination: Path) -> None:

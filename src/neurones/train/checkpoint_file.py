@@ -23,12 +23,10 @@ intact and no temporary file behind.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import os
-import tempfile
 import zipfile
 import zlib
 from collections import Counter, OrderedDict
@@ -36,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurones.atomic_file import atomic_write
 from neurones.errors import CheckpointError
 
 FORMAT_NAME = "neurones.checkpoint"
@@ -129,9 +128,8 @@ def _as_bytes_array(payload: bytes) -> np.ndarray:
 def write_tree(path: str | os.PathLike, tree) -> Path:
     """Write ``tree`` to ``path`` atomically and return the path.
 
-    The archive is written to a temporary file next to ``path``, flushed and fsynced, read back and verified, then
-    renamed over ``path`` (``os.replace``, atomic on POSIX and Windows). On any failure the temporary file is
-    removed and ``path`` is left as it was.
+    The archive is written through :func:`neurones.atomic_file.atomic_write` and read back and verified before it
+    replaces ``path``; on any failure ``path`` is left as it was.
     """
     path = Path(path)
     encoder = _Encoder()
@@ -142,35 +140,12 @@ def write_tree(path: str | os.PathLike, tree) -> Path:
         _CONTENT: _as_bytes_array(content),
         **encoder.arrays,
     }
-    directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **entries)
-            file.flush()
-            os.fsync(file.fileno())
-        read_tree(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _sync_directory(directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "wb") as file:
+        np.savez(file, **entries)
+        file.flush()
+        read_tree(file.name)  # verify what reached the disk before it replaces anything
     return path
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); where directories cannot be opened (Windows) there is nothing to do."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 # ------------------------------------------------------------------------------------------------------ reading
