@@ -141,3 +141,18 @@ def test_invalid_claims_are_programming_errors():
         equality("a", "s", SOURCE, predicted=math.nan, measured=1.0, stderr=0.1, tol=0.0)
     with pytest.raises(ValueError, match="empty or undefined"):
         band("a", "s", SOURCE, low=2.0, high=1.0, measured=1.5, stderr=0.1)
+
+
+@pytest.mark.parametrize(
+    "constructor, numbers",
+    [
+        (equality, (1.0, 1.0, 0.1, 0.0)),
+        (band, (0.0, 1.0, 0.5, 0.1)),
+        (at_most, (1.0, 0.5, 0.1)),
+        (at_least, (0.0, 0.5, 0.1)),
+    ],
+)
+def test_the_numbers_of_a_claim_are_keyword_only(constructor, numbers):
+    # A swapped bound and measurement must not silently flip a verdict: positional numbers are refused.
+    with pytest.raises(TypeError, match="positional"):
+        constructor("a", "s", SOURCE, *numbers)

@@ -41,7 +41,8 @@ def needs_data(config: NeedsDataConfig, rng: np.random.Generator) -> Result:
     if not config.present:
         result.skip(REASON)
         return result
-    result.claim(at_most("toy.value", "A draw is at most 10.", "Toy", 10.0, float(rng.standard_normal()), 0.0))
+    draw = float(rng.standard_normal())
+    result.claim(at_most("toy.value", "A draw is at most 10.", "Toy", high=10.0, measured=draw, stderr=0.0))
     return result
 
 
@@ -58,7 +59,7 @@ def test_skip_records_the_reason_and_forbids_claims_and_figures():
     result.skip(REASON)
     assert result.skipped == REASON and result.tables == {SKIPPED_TABLE: [{"reason": REASON}]}
     with pytest.raises(ValueError, match="makes no claims"):
-        result.claim(at_most("x", "s", "S", 1.0, 0.0, 0.0))
+        result.claim(at_most("x", "s", "S", high=1.0, measured=0.0, stderr=0.0))
     with pytest.raises(ValueError, match="has no figures"):
         result.figure("f", "caption")
     with pytest.raises(ValueError, match="cannot be skipped"):
@@ -71,7 +72,7 @@ def test_skip_needs_a_reason_and_an_empty_result():
         result.skip("")
     with pytest.raises(ValueError, match="reserved"):
         result.table(SKIPPED_TABLE, [{"reason": "by hand"}])
-    result.claim(at_most("x", "s", "S", 1.0, 0.0, 0.0))
+    result.claim(at_most("x", "s", "S", high=1.0, measured=0.0, stderr=0.0))
     with pytest.raises(ValueError, match="cannot be skipped"):
         result.skip(REASON)
 

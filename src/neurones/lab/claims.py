@@ -51,6 +51,7 @@ def equality(
     id: str,
     statement: str,
     source: str,
+    *,
     predicted: float,
     measured: float,
     stderr: float,
@@ -71,6 +72,7 @@ def band(
     id: str,
     statement: str,
     source: str,
+    *,
     low: float,
     high: float,
     measured: float,
@@ -88,14 +90,14 @@ def band(
     return Claim(id, _with_note(statement, problem), source, _band_text(low, high), measured, stderr, holds)
 
 
-def at_most(id: str, statement: str, source: str, high: float, measured: float, stderr: float) -> Claim:
+def at_most(id: str, statement: str, source: str, *, high: float, measured: float, stderr: float) -> Claim:
     """The claim ``measured ≤ high``, up to three standard errors."""
-    return band(id, statement, source, -math.inf, high, measured, stderr)
+    return band(id, statement, source, low=-math.inf, high=high, measured=measured, stderr=stderr)
 
 
-def at_least(id: str, statement: str, source: str, low: float, measured: float, stderr: float) -> Claim:
+def at_least(id: str, statement: str, source: str, *, low: float, measured: float, stderr: float) -> Claim:
     """The claim ``measured ≥ low``, up to three standard errors."""
-    return band(id, statement, source, low, math.inf, measured, stderr)
+    return band(id, statement, source, low=low, high=math.inf, measured=measured, stderr=stderr)
 
 
 def _checked_measurement(claim_id: str, measured, stderr) -> tuple[float, float, str | None]:

@@ -192,12 +192,13 @@ def _constant_width_claims(result, config, runs, linear_regime, rng) -> None:
     last = depth - 1
 
     he = runs[("relu", "he_normal_fan_in")]
+    measured, stderr = ratio_of_means(he["z_var"][:, last], he["z_var"][:, 0], rng)
     result.claim(band(
         "002.he.forward",
         f"He initialization (normal, Var[w] = 2/fan_in) keeps the pre-activation variance of a {depth}-layer ReLU "
         f"network of width {width}: Var[z^{depth}]/Var[z^1] ∈ [0.5, 2].",
         f"{SOURCE}, Une meilleure initialisation, Exercice 4–5 (initialisation He)",
-        0.5, 2.0, *ratio_of_means(he["z_var"][:, last], he["z_var"][:, 0], rng),
+        low=0.5, high=2.0, measured=measured, stderr=stderr,
     ))
 
     # Exercise 4: E[(x^l)²] = ½ E[(z^{l−1})²] for ReLU; the input of layer l is ReLU(z^{l−1}), layers 2..L.
@@ -213,62 +214,67 @@ def _constant_width_claims(result, config, runs, linear_regime, rng) -> None:
 
     for slope in (0.01, 0.2, 0.5):
         run_ = runs[(f"leaky_relu_{slope:g}", "he_normal_fan_in")]
+        measured, stderr = ratio_of_means(run_["z_var"][:, last], run_["z_var"][:, 0], rng)
         result.claim(band(
             f"002.leaky-gain[alpha={slope:g}]",
             f"Leaky ReLU of slope α = {slope:g} with σ² = 2/((1 + α²)·fan_in): Var[z^{depth}]/Var[z^1] ∈ [0.5, 2].",
             f"{SOURCE}, Annexe Leaky ReLU",
-            0.5, 2.0, *ratio_of_means(run_["z_var"][:, last], run_["z_var"][:, 0], rng),
+            low=0.5, high=2.0, measured=measured, stderr=stderr,
         ))
 
+    measured, stderr = ratio_of_means(linear_regime["z_var"][:, last], linear_regime["z_var"][:, 0], rng)
     result.claim(band(
         "002.glorot.tanh-linear",
         f"Glorot keeps tanh's pre-activation variance over {depth} layers where tanh is near-linear "
         f"(Var[z^1] = {config.linear_regime_variance:g}): Exercise 2's E[f(z)²] = Var[z] holds only in that regime.",
         f"{SOURCE}, Exercice 2–3 (initialisation Glorot)",
-        0.5, 2.0, *ratio_of_means(linear_regime["z_var"][:, last], linear_regime["z_var"][:, 0], rng),
+        low=0.5, high=2.0, measured=measured, stderr=stderr,
     ))
     unit = runs[("tanh", "glorot_normal")]
+    measured, stderr = ratio_of_means(unit["z_var"][:, last], unit["z_var"][:, 0], rng)
     result.claim(at_most(
         "002.glorot.tanh-saturating",
         f"At unit input variance tanh is not linear (E[tanh(z)²] < Var[z]) and, under Glorot, the variance decays: "
         f"Var[z^{depth}]/Var[z^1] < 0.5.",
         f"{SOURCE}, Exercice 2 (hypothèse de régime linéaire)",
-        0.5, *ratio_of_means(unit["z_var"][:, last], unit["z_var"][:, 0], rng),
+        high=0.5, measured=measured, stderr=stderr,
     ))
 
     explode, vanish = runs[("relu", "normal_1")], runs[("relu", "normal_0.01")]
+    measured, stderr = log10_ratio_of_means(explode["z_var"][:, last], explode["z_var"][:, 0], rng)
     result.claim(at_least(
         "002.naive.explodes",
         f"N(0, 1) weights make a ReLU network explode: log10 Var[z^{depth}]/Var[z^1] > 6 (each layer multiplies "
         f"the variance by fan_in/2 = {width / 2:g}).",
         f"{SOURCE}, Explosion et disparition des gradients",
-        6.0, *log10_ratio_of_means(explode["z_var"][:, last], explode["z_var"][:, 0], rng),
+        low=6.0, measured=measured, stderr=stderr,
     ))
+    measured, stderr = log10_ratio_of_means(vanish["z_var"][:, last], vanish["z_var"][:, 0], rng)
     result.claim(at_most(
         "002.naive.vanishes",
         f"N(0, 0.01²) weights make it vanish: log10 Var[z^{depth}]/Var[z^1] < −6 (factor fan_in·10⁻⁴/2 = "
         f"{width * 1e-4 / 2:g} per layer).",
         f"{SOURCE}, Explosion et disparition des gradients",
-        -6.0, *log10_ratio_of_means(vanish["z_var"][:, last], vanish["z_var"][:, 0], rng),
+        high=-6.0, measured=measured, stderr=stderr,
     ))
 
 
 def _fan_mode_claims(result, config, widths, fan_in_run, fan_out_run, glorot_run, rng) -> None:
     depth, last = config.depth, config.depth - 1
-    forward = ratio_of_means(fan_in_run["z_var"][:, last], fan_in_run["z_var"][:, 0], rng)
-    backward = ratio_of_means(fan_out_run["grad_var"][:, 0], fan_out_run["grad_var"][:, last], rng)
+    forward, forward_stderr = ratio_of_means(fan_in_run["z_var"][:, last], fan_in_run["z_var"][:, 0], rng)
+    backward, backward_stderr = ratio_of_means(fan_out_run["grad_var"][:, 0], fan_out_run["grad_var"][:, last], rng)
     result.claim(band(
         "002.fan-modes[he-fan_in-forward]",
         f"Widths alternating {config.width}/{config.wide} (fan_in ≠ fan_out): He with mode fan_in keeps the "
         f"forward variance, Var[z^{depth}]/Var[z^1] ∈ [0.5, 2].",
         f"{SOURCE}, Initialisation He (fan in / fan out)",
-        0.5, 2.0, *forward,
+        low=0.5, high=2.0, measured=forward, stderr=forward_stderr,
     ))
     result.claim(band(
         "002.fan-modes[he-fan_out-backward]",
         f"Same widths: He with mode fan_out keeps the backward variance, Var[δ^1]/Var[δ^{depth}] ∈ [0.5, 2].",
         f"{SOURCE}, Initialisation He (fan in / fan out)",
-        0.5, 2.0, *backward,
+        low=0.5, high=2.0, measured=backward, stderr=backward_stderr,
     ))
     # Glorot: each layer multiplies the variance by fan_in · 2/(fan_in + fan_out) (tanh's gain is 1 in its linear
     # regime), which is neither the forward (1) nor the backward condition.

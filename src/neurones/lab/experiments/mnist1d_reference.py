@@ -77,7 +77,7 @@ def run(config: Mnist1dConfig, rng: np.random.Generator) -> Result:
             f"reaches a mean test accuracy ≥ {threshold:.0%} (published: "
             f"{'≈ 68%' if model == 'mlp' else '≈ 94%'}).",
             SOURCE,
-            threshold, mean, stderr,
+            low=threshold, measured=mean, stderr=stderr,
         ))
     fig = result.figure(
         "test-accuracy",

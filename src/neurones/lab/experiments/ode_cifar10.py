@@ -256,7 +256,7 @@ def _smoothness_claim(result: Result, config: Cifar10Config, runs: list[dict]) -
         f"those of the i.i.d. initialization: roughness max_k ‖Z_(k+1) − Z_k‖_F (i.i.d.) / (smooth) ≥ "
         f"{RATIO_FLOOR:g} ({spread}).",
         SOURCE,
-        RATIO_FLOOR, measured, stderr,
+        low=RATIO_FLOOR, measured=measured, stderr=stderr,
     ))
 
 

@@ -235,7 +235,7 @@ def _claims(result: Result, config: ODEConvergenceConfig, slopes: Mapping[str, t
         f"max_i ‖F_L(x_i) − F_∞(x_i)‖ against the neural ODE of 𝒱, 𝒲 decreases like 1/L: fitted log–log slope "
         f"over L ∈ {{{', '.join(map(str, used))}}} (Euler's global error).",
         f"{SOURCE}: the network initialized as a discretization of the ODE (1) converges to it",
-        low, high, slope, stderr,
+        low=low, high=high, measured=slope, stderr=stderr,
     ))
     slope, stderr, used = slopes["trained"]
     result.claim(band(
@@ -244,7 +244,7 @@ def _claims(result: Result, config: ODEConvergenceConfig, slopes: Mapping[str, t
         f"F̂_∞(x_i)‖ decreases like 1/L, where F̂_∞ is the neural ODE of the L = {config.depths[-1]} trained "
         f"network's weights read as functions of s: fitted log–log slope over L ∈ {{{', '.join(map(str, used))}}}.",
         f"{SOURCE}: first contribution, the convergence to a neural ODE holds after training, for every finite T",
-        low, high, slope, stderr,
+        low=low, high=high, measured=slope, stderr=stderr,
     ))
 
 

@@ -207,7 +207,7 @@ def _claims(result: Result, config: ODELimitSyntheticConfig, slopes: Mapping[str
         f"over {config.draws} draws, lies in [{SMOOTH_SLOPE[0]:g}, {SMOOTH_SLOPE[1]:g}] (slope of the mean "
         f"roughness: {smooth['slope_of_mean']:.3f}).",
         f"{SOURCE}: first contribution (the trained network stays a discretized neural ODE)",
-        *SMOOTH_SLOPE, smooth["mean_slope"], smooth["stderr"],
+        low=SMOOTH_SLOPE[0], high=SMOOTH_SLOPE[1], measured=smooth["mean_slope"], stderr=smooth["stderr"],
     ))
     result.claim(at_least(
         "003.iid-stays-rough",
@@ -216,7 +216,7 @@ def _claims(result: Result, config: ODELimitSyntheticConfig, slopes: Mapping[str
         f"{config.draws} draws, is at least {IID_SLOPE_FLOOR:g} (slope of the mean roughness: "
         f"{iid['slope_of_mean']:.3f}).",
         f"{SOURCE}: Figure 1, right (i.i.d. initialization gives non-smooth trained weights)",
-        IID_SLOPE_FLOOR, iid["mean_slope"], iid["stderr"],
+        low=IID_SLOPE_FLOOR, measured=iid["mean_slope"], stderr=iid["stderr"],
     ))
 
 

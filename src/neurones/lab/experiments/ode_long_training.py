@@ -234,7 +234,7 @@ def _claims(result: Result, config: ODELongTrainingConfig, smooth: Mapping[str, 
         f"{smooth['decay_rate_second_half']:.3g} over the second (a rate of "
         f"{smooth['rate_needed_for_target']:.3g} throughout would reach {LOSS_TARGET:g} at the last step).",
         f"{SOURCE}: second contribution (under a PL condition the flow converges to a global minimum)",
-        LOSS_TARGET, smooth["final_loss"], 0.0,
+        high=LOSS_TARGET, measured=smooth["final_loss"], stderr=0.0,
     ))
     result.claim(at_least(
         "003.pl-bounded",
@@ -242,7 +242,7 @@ def _claims(result: Result, config: ODELongTrainingConfig, smooth: Mapping[str, 
         f"{config.record_every} steps, stays above the floor ½ μ_init = {smooth['pl_floor']:.3g}, half the exact PL "
         f"constant of the initialization (μ_0 = {smooth['mu_initial']:.3g}, final μ = {smooth['mu_final']:.3g}).",
         f"{SOURCE}: second contribution (Polyak–Łojasiewicz condition along the flow)",
-        smooth["pl_floor"], smooth["mu_min"], 0.0,
+        low=smooth["pl_floor"], measured=smooth["mu_min"], stderr=0.0,
     ))
     result.claim(at_most(
         "003.long-smooth",
@@ -251,7 +251,7 @@ def _claims(result: Result, config: ODELongTrainingConfig, smooth: Mapping[str, 
         f"k: V {smooth['median_step_V']:.3g}, W {smooth['median_step_W']:.3g}; the largest step of V is between "
         f"layers {smooth['roughest_layer_V']} and {smooth['roughest_layer_V'] + 1}).",
         f"{SOURCE}: first contribution and Figure 1, left (the trained weights discretize a smooth function)",
-        ROUGHNESS_CONSTANT / config.depth, smooth["roughness"], 0.0,
+        high=ROUGHNESS_CONSTANT / config.depth, measured=smooth["roughness"], stderr=0.0,
     ))
 
 

@@ -229,6 +229,7 @@ def _claims(result: Result, config: OdeMnist1dConfig, runs: list[dict], rng: np.
     protocol = (f"{config.seeds} seed(s), {config.steps} SGD steps of {config.batch_size} signals at lr "
                 f"{config.lr:g} (lr·L on V and W), q = {config.width}, m = {config.inner_width}, GELU")
     smooth_deep, iid_deep = _per_seed(runs, "smooth", deep, "roughness"), _per_seed(runs, "iid", deep, "roughness")
+    measured, stderr = ratio_of_means(iid_deep, smooth_deep, rng)
     result.claim(at_least(
         "003.mnist1d-smooth",
         f"On MNIST-1D, after training, an ODE-like ResNet of depth L = {deep} initialized smooth in depth (V = 0, "
@@ -236,16 +237,17 @@ def _claims(result: Result, config: OdeMnist1dConfig, runs: list[dict], rng: np.
         f"{{V, W}}, than one initialized i.i.d. (measured: mean i.i.d. roughness / mean smooth roughness; "
         f"{protocol}).",
         f"{SOURCE}: training keeps a smooth initialization a discretized neural ODE (Figure 1)",
-        ROUGHNESS_FACTOR, *ratio_of_means(iid_deep, smooth_deep, rng),
+        low=ROUGHNESS_FACTOR, measured=measured, stderr=stderr,
     ))
     smooth_shallow = _per_seed(runs, "smooth", shallow, "roughness")
+    measured, stderr = ratio_of_means(smooth_deep, smooth_shallow, rng)
     result.claim(at_most(
         "003.mnist1d-smooth[decreases]",
         f"The roughness of the trained smooth-init networks decreases from L = {shallow} to L = {deep} (measured: "
         f"mean roughness at L = {deep} / at L = {shallow}, paired by seed; O(1/L) at a fixed training time predicts "
         f"{shallow / deep:g}; {protocol}).",
         f"{SOURCE}: the trained network converges to a neural ODE as L → ∞ (roughness O(1/L))",
-        1.0, *ratio_of_means(smooth_deep, smooth_shallow, rng),
+        high=1.0, measured=measured, stderr=stderr,
     ))
 
 

@@ -274,7 +274,7 @@ def _claims(result: Result, config: ODEWidthPLConfig, summary: list[dict]) -> No
             f"is below {LOSS_TARGET:g} (measured: the largest final loss).",
             f"{SOURCE}: second contribution, the PL condition holds for q ≥ C·n and the flow reaches a global "
             f"minimum",
-            LOSS_TARGET, row["worst_final_loss"], 0.0,
+            high=LOSS_TARGET, measured=row["worst_final_loss"], stderr=0.0,
         ))
         result.claim(at_least(
             f"003.overparam.pl[q={q}]",
@@ -283,7 +283,7 @@ def _claims(result: Result, config: ODEWidthPLConfig, summary: list[dict]) -> No
             f"target by T (measured: the smallest min_t μ_t over the draws, while the loss ≥ {RESOLVED_LOSS:g}).",
             f"{SOURCE}: second contribution, the Polyak–Łojasiewicz condition for a linear over-parameterization "
             f"in width",
-            floor, row["min_mu"], 0.0,
+            low=floor, measured=row["min_mu"], stderr=0.0,
         ))
 
 

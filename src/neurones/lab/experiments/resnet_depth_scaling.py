@@ -167,18 +167,20 @@ def _hypothesis_claims(result: Result, config: DepthScalingConfig, rng: np.rando
     for block in config.blocks:
         forward, backward = _hypothesis_ratios(block, config.width, config.hypothesis_draws, rng)
         activation = "ReLU" if block == "res-3" else "leaky ReLU of slope 0.75"
+        measured, stderr = mean_and_stderr(forward)
         result.claim(band(
             f"004.hyp2[{block}]",
             f"{block} ({activation}, entries of √d·W of unit variance): Hypothesis 2, "
             f"½ ≤ E‖g(h, θ)‖²/‖h‖² ≤ 1 (Proposition 1).",
             f"{SOURCE}, §2.1, Hypothèse 2 and Proposition 1",
-            0.5, 1.0, *mean_and_stderr(forward),
+            low=0.5, high=1.0, measured=measured, stderr=stderr,
         ))
+        measured, stderr = mean_and_stderr(backward)
         result.claim(band(
             f"004.hyp4[{block}]",
             f"{block}: Hypothesis 4, ½ ≤ E‖∂g/∂h · q‖²/‖q‖² ≤ 1 for a random direction q (Proposition 4).",
             f"{SOURCE}, §2.3, Hypothèse 4 and Proposition 4",
-            0.5, 1.0, *mean_and_stderr(backward),
+            low=0.5, high=1.0, measured=measured, stderr=stderr,
         ))
 
 
@@ -201,7 +203,7 @@ def _lemma1_claims(result: Result, config: DepthScalingConfig, measurements: lis
                 f"{m['block']}, β = {m['beta']:g}, L = {m['depth']}: E‖h_L − h_0‖²/‖h_0‖² lies between "
                 f"(1 + α²/2)^L − 1 and (1 + α²)^L − 1 (Lemma 1).",
                 f"{SOURCE}, Lemme 1",
-                m["lemma1_low"], m["lemma1_high"], mean, stderr,
+                low=m["lemma1_low"], high=m["lemma1_high"], measured=mean, stderr=stderr,
             ))
 
 
@@ -216,7 +218,7 @@ def _proposition6_claims(result: Result, config: DepthScalingConfig, measurement
             f"{m['block']}, β = {m['beta']:g}, L = {m['depth']}: E‖p_0 − p_L‖²/‖p_L‖² lies between "
             f"(1 + α²/2)^L − 1 and (1 + α²)^L − 1 (Proposition 6; tighter than Corollary 2(iii)'s e⁴ − 1).",
             f"{SOURCE}, Proposition 6",
-            m["lemma1_low"], m["lemma1_high"], mean, stderr,
+            low=m["lemma1_low"], high=m["lemma1_high"], measured=mean, stderr=stderr,
         ))
 
 
@@ -241,7 +243,7 @@ def _corollary1_claims(result: Result, config: DepthScalingConfig, measurements:
                 f"{block}, β = 1: the median of ‖h_L − h_0‖/‖h_0‖ decays like L^(−1/2) (fitted log–log slope "
                 f"over L ∈ [{int(depths[0])}, {deepest}]): the network tends to the identity (Corollary 1(i)).",
                 f"{SOURCE}, Corollaire 1 (i)",
-                -0.6, -0.4, slope(*per_depth), bootstrap_stderr(slope, per_depth, rng),
+                low=-0.6, high=-0.4, measured=slope(*per_depth), stderr=bootstrap_stderr(slope, per_depth, rng),
             ))
         if 0.25 in config.betas:
             deep = by_key[(block, 0.25, deepest)]
@@ -250,7 +252,7 @@ def _corollary1_claims(result: Result, config: DepthScalingConfig, measurements:
                 f"{block}, β = ¼: the hidden states explode, the median of ‖h_L − h_0‖/‖h_0‖ exceeds 100 at "
                 f"L = {deepest} (Corollary 1(ii)).",
                 f"{SOURCE}, Corollaire 1 (ii)",
-                100.0, median(deep), bootstrap_stderr(median, [deep], rng),
+                low=100.0, measured=median(deep), stderr=bootstrap_stderr(median, [deep], rng),
             ))
         if 0.5 in config.betas and 100 in config.depths and 1000 in config.depths:
             pair = [by_key[(block, 0.5, 100)], by_key[(block, 0.5, 1000)]]
@@ -263,7 +265,7 @@ def _corollary1_claims(result: Result, config: DepthScalingConfig, measurements:
                 f"{block}, β = ½: the median of ‖h_L − h_0‖/‖h_0‖ changes by less than 25% between L = 100 and "
                 f"L = 1000 (Corollary 1(iii): a non-degenerate limit).",
                 f"{SOURCE}, Corollaire 1 (iii)",
-                0.25, change(*pair), bootstrap_stderr(change, pair, rng),
+                high=0.25, measured=change(*pair), stderr=bootstrap_stderr(change, pair, rng),
             ))
 
 

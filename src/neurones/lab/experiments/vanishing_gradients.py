@@ -135,20 +135,22 @@ def run(config: VanishingConfig, rng: np.random.Generator) -> Result:
         f"deterministic inequality, so no standard error). The gradient of the first layer is "
         f"{decay:.2g} times that of the last.",
         f"{SOURCE}, majoration |δ_j^l| ≤ γ^(L−l+1)|…|",
-        1.0, worst, 0.0,
+        high=1.0, measured=worst, stderr=0.0,
     ))
+    measured, stderr = ratio_of_means(relu["grad_norm"][:, 0] ** 2, relu["grad_norm"][:, -1] ** 2, rng)
     result.claim(band(
         "002.vanishing.relu-he",
         f"ReLU with He initialization does not vanish: E‖δ^1‖²/E‖δ^{L}‖² ∈ [0.5, 2].",
         f"{SOURCE}; Une meilleure initialisation, Exercice 4",
-        0.5, 2.0, *ratio_of_means(relu["grad_norm"][:, 0] ** 2, relu["grad_norm"][:, -1] ** 2, rng),
+        low=0.5, high=2.0, measured=measured, stderr=stderr,
     ))
+    measured, stderr = ratio_of_means(residual["grad_norm"][:, 0] ** 2, residual["grad_norm"][:, -1] ** 2, rng)
     result.claim(at_least(
         "000.residual-gradient",
         f"The same sigmoid network with skip connections h_l = h_{{l−1}} + σ(W_l h_{{l−1}}) keeps the gradient: "
         f"E‖p_0‖²/E‖p_{L}‖² ≥ 1 (cross terms vanish in expectation).",
         SOURCE_000,
-        1.0, *ratio_of_means(residual["grad_norm"][:, 0] ** 2, residual["grad_norm"][:, -1] ** 2, rng),
+        low=1.0, measured=measured, stderr=stderr,
     ))
     layers = np.arange(1, L + 1)
     result.table("gradient_norms", [
