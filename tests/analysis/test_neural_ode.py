@@ -19,7 +19,7 @@ from neurones.analysis.neural_ode import (
     roughness,
 )
 from neurones.nn import ConstantInDepth, ODEResNet
-from neurones.ops.residual import activation_function
+from neurones.ops.activations import array_activation
 
 
 def test_roughness_of_a_ramp_is_its_step():
@@ -132,7 +132,7 @@ def test_features_at_zero_V_are_those_of_the_embedded_inputs(rng):
     H, S = features_at_zero_V(net, x)
     _, W = net.stacked_weights()
     np.testing.assert_allclose(H, x @ net.A.data.T, rtol=1e-12)
-    gelu = activation_function("gelu")
+    gelu = array_activation("gelu")
     for k in range(3):
         np.testing.assert_allclose(S[k], gelu(H @ W[k].T), rtol=1e-12)
     with pytest.raises(ValueError, match="V must be zero"):

@@ -92,3 +92,26 @@ def test_shape_errors_name_the_op():
 def test_unknown_activation():
     with pytest.raises(ValueError, match="activation"):
         residual_block(nr.ones(2, 4), nr.ones(4, 4), activation="swish")
+
+
+@pytest.mark.parametrize("activation, slope", [(a, 0.2) for a in ACTIVATIONS] + [("leaky_relu", -0.5)])
+def test_gradients_equal_those_of_the_unfused_chain_of_activation_nodes(rng, activation, slope):
+    # The block and the activation nodes run one forward/derivative pair (ops.activations.KERNELS): they agree at
+    # the kinks too (u = 0 exactly, from the zero rows of h), and for a negative leaky slope, where the output's
+    # sign no longer tells which side of 0 the input was on.
+    h, V, W = rng.standard_normal((6, 4)), rng.standard_normal((4, 5)), rng.standard_normal((5, 4))
+    h[:2] = 0.0
+    g = rng.standard_normal((6, 4))
+    nodes = {
+        "relu": nr.functional.relu,
+        "leaky_relu": lambda u: nr.functional.leaky_relu(u, slope),
+        "tanh": nr.functional.tanh,
+        "gelu": nr.functional.gelu,
+        "identity": lambda u: u,
+    }
+    fused = [nr.tensor(a, requires_grad=True) for a in (h, V, W)]
+    residual_block(*fused, alpha=0.7, activation=activation, negative_slope=slope).backward(g)
+    chain = [nr.tensor(a, requires_grad=True) for a in (h, V, W)]
+    (chain[0] + 0.7 * nodes[activation](chain[0] @ chain[2].T) @ chain[1].T).backward(g)
+    for a, b in zip(fused, chain):
+        np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-12, atol=1e-15)

@@ -25,7 +25,7 @@ from scipy.integrate import solve_ivp
 import neurones as nr
 from neurones.nn.depth_functions import depth_grid
 from neurones.nn.ode_resnet import ODEResNet
-from neurones.ops.residual import activation_function
+from neurones.ops.activations import array_activation
 
 WeightFunction = Callable[[np.ndarray], np.ndarray]
 
@@ -72,7 +72,7 @@ def integrate_neural_ode(h0: np.ndarray, V: WeightFunction, W: WeightFunction, a
     ``V`` and ``W`` map an array of depths s to weights of shapes (len(s), q, m) and (len(s), m, q).
     """
     h0 = np.asarray(h0, dtype=np.float64)
-    sigma = activation_function(activation)
+    sigma = array_activation(activation)
 
     def velocity(s: float, flat: np.ndarray) -> np.ndarray:
         H = flat.reshape(h0.shape)
@@ -128,7 +128,7 @@ def features_at_zero_V(model: ODEResNet, x) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x.data if isinstance(x, nr.Tensor) else x, dtype=np.float64)
     A = _matrix(model.A)
     H = x if A is None else x @ A.T
-    return H, activation_function(model.activation)(H @ np.swapaxes(W.astype(np.float64), 1, 2))
+    return H, array_activation(model.activation)(H @ np.swapaxes(W.astype(np.float64), 1, 2))
 
 
 def pl_ratio(model: ODEResNet, risk: float) -> float:

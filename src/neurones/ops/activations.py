@@ -23,6 +23,8 @@ nodes here and of arithmetic, whose chain rule gives PyTorch's derivatives every
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import erf
@@ -46,34 +48,6 @@ def _logistic(x: np.ndarray) -> np.ndarray:
     return np.reciprocal(e, out=e)
 
 
-# ---------------------------------------------------------------------------------------------- elementwise
-class Sigmoid(Function):
-    """y = σ(x) = 1 / (1 + e⁻ˣ);  ∂L/∂x = g y (1 − y)."""
-
-    def forward(self, x):
-        y = _logistic(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, g):
-        (y,) = self.saved
-        gy = g * y
-        return (gy - gy * y,)
-
-
-class Tanh(Function):
-    """y = tanh x;  ∂L/∂x = g (1 − y²)."""
-
-    def forward(self, x):
-        y = np.tanh(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, g):
-        (y,) = self.saved
-        return (g - g * y * y,)
-
-
 _ZEROS: dict = {}
 _ZEROS_KEPT = 64  # distinct activation shapes remembered; a network has a handful, a shape sweep more
 
@@ -94,34 +68,163 @@ def shared_zeros_like(x: np.ndarray) -> np.ndarray:
     return zeros
 
 
-class ReLU(Function):
-    """y = max(x, 0);  ∂L/∂x = g [y > 0], with the subgradient ReLU′(0) = 0."""
+def normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Φ(x) = ½(1 + erf(x/√2)), the standard normal CDF, in a fresh array (GELU's costly part: erf)."""
+    cdf = erf(x * _SQRT_HALF)
+    cdf += 1
+    cdf *= 0.5
+    return cdf
+
+
+def gelu_slope(x: np.ndarray, cdf: np.ndarray) -> np.ndarray:
+    """GELU′(x) = Φ(x) + x φ(x), φ(x) = e^{−x²/2}/√(2π), in a fresh array, given ``cdf`` = Φ(x)."""
+    slope = np.exp(x * x * -0.5)
+    slope *= _INV_SQRT_2PI
+    slope *= x
+    slope += cdf
+    return slope
+
+
+# ------------------------------------------------------------------------------ kernels: σ and σ′ on arrays
+# One implementation of each activation that the fused residual block (ops/residual.py) also runs: the node below
+# and the block call the same forward/derivative pair. ``in_place`` lets a kernel write over its argument (the
+# block's fresh products; a graph node must leave its input and its cotangent alone).
+def relu_forward(x: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, tuple]:
+    """(max(x, 0), (y,)): ReLU′ is read from the output."""
+    y = np.maximum(x, shared_zeros_like(x), out=x if in_place else None)
+    return y, (y,)
+
+
+def relu_times_derivative(g: np.ndarray, y: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """g ⊙ [y > 0] (ReLU′(0) = 0)."""
+    # The mask written as 0.0/1.0 in g's dtype, then multiplied: multiplying by a bool mask costs a cast per
+    # entry (measured 0.53 → 0.43 ms on 1.6M float32 entries).
+    mask = np.greater(y, 0, out=np.empty(y.shape, g.dtype), casting="unsafe")
+    return np.multiply(g, mask, out=g if in_place else mask)
+
+
+def leaky_relu_forward(x: np.ndarray, negative_slope: float, in_place: bool = False) -> tuple[np.ndarray, tuple]:
+    """(x for x > 0 else s·x, (x > 0,)): the mask, since the output's sign says nothing when s ≤ 0."""
+    positive = x > 0
+    return np.where(positive, x, x * negative_slope), (positive,)
+
+
+def leaky_relu_times_derivative(g: np.ndarray, positive: np.ndarray, negative_slope: float,
+                                in_place: bool = False) -> np.ndarray:
+    """g where x > 0, s·g elsewhere (so s at 0, as in PyTorch)."""
+    return np.where(positive, g, g * negative_slope)
+
+
+def tanh_forward(x: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, tuple]:
+    """(tanh x, (y,)): tanh′ = 1 − y² is read from the output."""
+    y = np.tanh(x, out=x if in_place else None)
+    return y, (y,)
+
+
+def tanh_times_derivative(g: np.ndarray, y: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """g ⊙ (1 − y²)."""
+    slope = np.multiply(y, y, out=np.empty_like(y))  # out= keeps a 0-d input an array, so the next steps work
+    np.subtract(1, slope, out=slope)
+    return np.multiply(g, slope, out=g if in_place else slope)
+
+
+def gelu_forward(x: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, tuple]:
+    """(x Φ(x), (x, Φ(x))): GELU′ needs x, and Φ again (erf is the costly part), so the output is always fresh."""
+    cdf = normal_cdf(x)
+    return x * cdf, (x, cdf)
+
+
+def gelu_times_derivative(g: np.ndarray, x: np.ndarray, cdf: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """g ⊙ (Φ(x) + x φ(x))."""
+    return np.multiply(g, gelu_slope(x, cdf), out=g if in_place else None)
+
+
+def identity_forward(x: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, tuple]:
+    return x if in_place else x.copy(), ()
+
+
+def identity_times_derivative(g: np.ndarray, in_place: bool = False) -> np.ndarray:
+    return g if in_place else g.copy()
+
+
+class Kernel(NamedTuple):
+    """An activation on arrays: ``forward(x, in_place) -> (σ(x), needs)`` and ``times_derivative(g, *needs,
+    in_place) -> g ⊙ σ′(x)``; leaky ReLU's take ``negative_slope`` after the arrays."""
+
+    forward: Callable
+    times_derivative: Callable
+
+
+KERNELS = {
+    "relu": Kernel(relu_forward, relu_times_derivative),
+    "leaky_relu": Kernel(leaky_relu_forward, leaky_relu_times_derivative),
+    "tanh": Kernel(tanh_forward, tanh_times_derivative),
+    "gelu": Kernel(gelu_forward, gelu_times_derivative),
+    "identity": Kernel(identity_forward, identity_times_derivative),
+}
+
+
+def array_activation(name: str, negative_slope: float = 0.01) -> Callable[[np.ndarray], np.ndarray]:
+    """σ as a plain function of arrays (a fresh result; the argument is left alone), for code outside the graph
+    (an ODE integrator, a kernel quadrature). ``name`` is one of :data:`KERNELS`."""
+    if name not in KERNELS:
+        raise ValueError(f"activation must be one of {tuple(KERNELS)}, got {name!r}")
+    forward = KERNELS[name].forward
+    if name == "leaky_relu":
+        return lambda u: forward(np.asarray(u), negative_slope)[0]
+    return lambda u: forward(np.asarray(u))[0]
+
+
+# ------------------------------------------------------------------------------------------------ graph nodes
+class Sigmoid(Function):
+    """y = σ(x) = 1 / (1 + e⁻ˣ);  ∂L/∂x = g y (1 − y)."""
 
     def forward(self, x):
-        y = np.maximum(x, shared_zeros_like(x))
+        y = _logistic(x)
         self.save_for_backward(y)
         return y
 
     def backward(self, g):
-        # The mask written as 0.0/1.0 in g's dtype, then multiplied in place: multiplying by a bool mask costs a
         (y,) = self.saved
-        # cast per entry (measured 0.53 → 0.43 ms on 1.6M float32 entries).
-        mask = np.greater(y, 0, out=np.empty(y.shape, g.dtype), casting="unsafe")
-        return (np.multiply(g, mask, out=mask),)
+        gy = g * y
+        return (gy - gy * y,)
+
+
+class Tanh(Function):
+    """y = tanh x;  ∂L/∂x = g (1 − y²)."""
+
+    def forward(self, x):
+        y, needs = tanh_forward(x)
+        self.save_for_backward(*needs)
+        return y
+
+    def backward(self, g):
+        return (tanh_times_derivative(g, *self.saved),)
+
+
+class ReLU(Function):
+    """y = max(x, 0);  ∂L/∂x = g [y > 0], with the subgradient ReLU′(0) = 0."""
+
+    def forward(self, x):
+        y, needs = relu_forward(x)
+        self.save_for_backward(*needs)
+        return y
+
+    def backward(self, g):
+        return (relu_times_derivative(g, *self.saved),)
 
 
 class LeakyReLU(Function):
     """y = x for x > 0, s·x otherwise;  ∂L/∂x = g for x > 0, s·g otherwise (so s at x = 0, as in PyTorch)."""
 
     def forward(self, x, negative_slope):
-        positive = x > 0
+        y, needs = leaky_relu_forward(x, negative_slope)
         self.slope = negative_slope
-        self.save_for_backward(positive)
-        return np.where(positive, x, x * negative_slope)
+        self.save_for_backward(*needs)
+        return y
 
     def backward(self, g):
-        (positive,) = self.saved
-        return (np.where(positive, g, g * self.slope),)
+        return (leaky_relu_times_derivative(g, *self.saved, self.slope),)
 
 
 class ELU(Function):
@@ -140,35 +243,17 @@ class ELU(Function):
         return (np.where(positive, g, g * (y + self.alpha)),)
 
 
-def normal_cdf(x: np.ndarray) -> np.ndarray:
-    """Φ(x) = ½(1 + erf(x/√2)), the standard normal CDF, in a fresh array (GELU's costly part: erf)."""
-    cdf = erf(x * _SQRT_HALF)
-    cdf += 1
-    cdf *= 0.5
-    return cdf
-
-
-def gelu_slope(x: np.ndarray, cdf: np.ndarray) -> np.ndarray:
-    """GELU′(x) = Φ(x) + x φ(x), φ(x) = e^{−x²/2}/√(2π), in a fresh array, given ``cdf`` = Φ(x)."""
-    slope = np.exp(x * x * -0.5)
-    slope *= _INV_SQRT_2PI
-    slope *= x
-    slope += cdf
-    return slope
-
-
 class GELU(Function):
     """y = x Φ(x) with Φ(x) = ½(1 + erf(x/√2)) the standard normal CDF;  ∂L/∂x = g (Φ(x) + x φ(x)),
     φ(x) = e^{−x²/2}/√(2π). Smooth everywhere."""
 
     def forward(self, x):
-        cdf = normal_cdf(x)
-        self.save_for_backward(x, cdf)
-        return x * cdf
+        y, needs = gelu_forward(x)
+        self.save_for_backward(*needs)
+        return y
 
     def backward(self, g):
-        x, cdf = self.saved
-        return (g * gelu_slope(x, cdf),)
+        return (gelu_times_derivative(g, *self.saved),)
 
 
 class GELUTanh(Function):
