@@ -20,41 +20,19 @@ product) that writes the NCHW output, and reads the NCHW cotangent, in place (``
 **Derivatives.** With G_g the cotangent of Y_g, chunk by chunk (one 2-D product per chunk and group):
 
 * ∂L/∂[W_g | bias_g]ᵀ = cols_g · G_gᵀ: the row of ones gives ∂L/∂bias[o] = Σ_{n, a, b} g[n, o, a, b]. The cols of
-  each chunk are recomputed from the saved padded input rather than kept from the forward pass: measured, that
-  is faster than writing and reading back 9× the input for a 3×3 kernel (which does not fit in the cache), and
-  holds far less memory. When that product's output is small (few channels: the first layer of a CNN), it is cut
+  each chunk are recomputed from the saved padded input rather than kept from the forward pass: that is faster
+  than writing and reading back 9× the input for a 3×3 kernel (which does not fit in the cache), and holds far
+  less memory. When that product's output is small (few channels: the first layer of a CNN), it is cut
   into a batch of products over blocks of positions and summed (``_inner_product_over_positions``): OpenBLAS
   runs a long, thin product with a tiny output well below its speed on a batch of shorter ones.
 * ∂L/∂x: each entry of cols is a copy of one entry of xp, so ∂L/∂xp gathers dcols_g = W_gᵀ G_g back to where the
   windows read it (col2im): one whole-array add per kernel offset (i, j), kh kw adds in all, never a loop over
-  positions. This was measured against the other classic form for stride 1, a correlation of g padded by
-  d(k − 1) − p with the flipped, channel-swapped kernel (im2col of g and one product): col2im is faster here, as
-  the correlation's cols have O·kh·kw rows (twice as many on the benchmark shape, 16→32 channels) and its
-  product has only C rows.
+  positions. (The other classic form for stride 1, a correlation of g with the flipped, channel-swapped kernel,
+  builds cols of O·kh·kw rows from g: slower here, see ``benchmarks/README.md``.)
 
-**Speed** (2-core machine, OpenBLAS; conv 16→32 3×3, padding 1, bias, on 64×16×28×28 float32, forward and
-backward): 16.2 ms with BLAS on its 2 threads, of which 9.6 ms are the three products and 6.1 ms the copies and
-adds, which run on one thread (18.9 ms before the chunk-major flat layout, whose contiguous runs made col2im
-2.5× faster, and the shared zero rows between planes, which cut the junk columns of the products from 7.5% to
-3.6%). Splitting the chunks between two Python threads, so that the copies of one chunk overlap the product of
-another, was measured and does not pay: with BLAS at its default two threads, two concurrent callers contend
-for OpenBLAS's single worker thread (17.3 ms); with BLAS at one thread it reached 12.9 ms on back-to-back steps
-but 22 ms when a step follows a pause, as the scheduler places the woken worker on the caller's core and leaves it
-there, and NumPy cannot set BLAS's thread count without threadpoolctl, which is not a dependency. Copies
-overlapped with the products (a copying thread beside BLAS's two) were slower still. The chunks therefore run in
-order on the calling thread, which also makes every result reproducible to the bit. Splitting NumPy's own copies
-and adds between two threads does not pay either: after a product, OpenBLAS's worker keeps spinning on the other
-core for a while, and a copy split in two took as long as on one thread (0.48 against 0.44 ms on 6.4 MB).
-Keeping the whole batch's cols from the forward pass when they fit in the last-level cache (15.6 MB for the small
-CNN's second layer) saved 0.9 ms of backward work in isolation but made a training step 0.1-0.6 ms slower, as the
-other layers evict them in between. Not rebuilding them at all was measured too: with stride 1 the rows of kernel
-offset (i, j) are the flat block read from one offset, so the weight gradient can be kh·kw products (Cg ×
-positions)·(positions × Og) reading the saved input in place (G's columns zeroed where windows wrap). That was
-10% faster while another tenant of the machine contended for memory, but slower on a quiet machine (conv 15.4 →
-17.1 ms, small CNN step 16.8 → 17.9 ms): nine thin products cost more than one im2col and one wide product.
-Where the time goes now is measured on this code by ``benchmarks/profiles.py`` (the
-tables in benchmarks/RESULTS.md): on the shape above, about 9.4 ms of products, 2.8 ms of im2col (forward and
-backward), 1.5 ms of col2im and 1.3 ms of copies between NCHW and the products' layout.
+Speed: the alternatives measured and rejected (Python threads over chunks, keeping the forward's cols, kh·kw thin
+products reading the input in place, Winograd), with their numbers, are recorded in ``benchmarks/README.md``; where
+the time goes today is measured by ``benchmarks/profiles.py`` (tables in ``benchmarks/RESULTS.md``).
 
 ``conv1d`` is ``conv2d`` on a height-1 image. The convolution is linear in x and in w, so there is no
 subgradient convention to state.
@@ -150,10 +128,8 @@ class _Geometry:
       padding) are junk, computed and dropped, with cotangent 0. Where a window wraps around a row, where the input
       column b + j d_w − left falls outside [0, W), the value read belongs to the horizontal zero padding: those
       entries of cols are zeroed (a few columns per kernel offset). With "same" padding R = W = Wo; otherwise the
-      R − Wo last output columns of each row are junk too. (Rows stored max(left, right) zeros apart, R = W + 1
-      for "same" 3×3, would never wrap and need no zeroing, but were measured slower: their junk column makes
-      the products 3.6% wider on 28 × 28 images and 7% on 14 × 14, which costs more than the zeroing saves; conv
-      16 → 32 forward and backward, 15.0 → 15.6 ms on 64×16×28×28 and 7.8 → 8.7 ms on 128×16×14×14.)
+      R − Wo last output columns of each row are junk too. (Rows stored apart so that no window wraps would need
+      no zeroing, but their junk columns widen the products more than the zeroing costs: ``benchmarks/README.md``.)
     * other strides ("strided"): xp is (N, C, Hp, Wp), the windows are strided views of it, and the columns of
       cols are the chunk's (n, Ho, Wo) output positions.
     """
