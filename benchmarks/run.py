@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import machine, per_sample, profiles
+from benchmarks import jax_workloads, machine, per_sample, profiles
 from benchmarks.memory import measure_in_subprocess
 from benchmarks.threads import SETTINGS as THREAD_SETTINGS
 from benchmarks.threads import label as _label
@@ -39,8 +39,8 @@ def time_workload(workload: Workload, repeats: int) -> dict:
     for threads in THREAD_SETTINGS:
         label = _label(threads)
         with thread_limits(threads):
-            steps = {library: workload.build(library) for library in ("neurones", "torch")}
-            inner = min(inner_count(steps["neurones"]), inner_count(steps["torch"]), 500)
+            steps = {library: workload.build(library) for library in _libraries(workload, label)}
+            inner = min(*(inner_count(step) for step in steps.values()), 500)
             medians = median_times(steps, repeats=repeats, warmup=2, inner=inner)
         for library, seconds in medians.items():
             record[f"{library} {label}"] = seconds
@@ -48,6 +48,8 @@ def time_workload(workload: Workload, repeats: int) -> dict:
     record["neurones best"] = min(record[f"neurones {_label(t)}"] for t in THREAD_SETTINGS)
     record["torch best"] = min(record[f"torch {_label(t)}"] for t in THREAD_SETTINGS)
     record["ratio"] = record["neurones best"] / record["torch best"]
+    if "jax default" in record:
+        record["jax ratio"] = record["neurones best"] / record["jax default"]
     record["holds"] = record["ratio"] <= workload.target
     if workload.training:
         for library in ("neurones", "torch"):
@@ -56,6 +58,40 @@ def time_workload(workload: Workload, repeats: int) -> dict:
             record[f"{library} baseline MiB"] = memory["baseline_mib"]
         record["memory ratio"] = record["neurones peak MiB"] / record["torch peak MiB"]
     return record
+
+
+def _libraries(workload: Workload, label: str) -> list[str]:
+    """The libraries timed at a thread setting: JAX where it is installed, at its default threads only (XLA sizes
+    its thread pool once, when it starts, so it cannot be re-timed at one thread in the same process)."""
+    libraries = ["neurones", "torch"]
+    if jax_workloads.LIBRARY in workload.libraries and label == "default" and jax_workloads.available():
+        libraries.append(jax_workloads.LIBRARY)
+    return libraries
+
+
+def render_compiled(records: list[dict]) -> list[str]:
+    """The section against JAX: neurones and PyTorch eager at their best thread setting, JAX compiled."""
+    rows = [r for r in records if "jax default" in r]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Against the compiled anchor: JAX with `jax.jit` (CPU)",
+        "",
+        "The same workloads written in JAX and compiled whole (forward, backward and update) by XLA; the deep "
+        "narrow ResNets run their blocks with `lax.scan` (`benchmarks/jax_workloads.py`). Measured in the same "
+        "alternating run as the table above, at JAX's default threads (XLA fixes its thread pool when it starts). "
+        "A ratio below 1 means neurones is faster.",
+        "",
+        "| workload | neurones best | torch best | jax (jit) | neurones / jax | torch / jax |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['workload']} | {_ms(r['neurones best'])} | {_ms(r['torch best'])} | {_ms(r['jax default'])} | "
+            f"{r['jax ratio']:.2f} | {r['torch best'] / r['jax default']:.2f} |"
+        )
+    return lines
 
 
 def _canary(record: dict) -> str:
@@ -120,6 +156,7 @@ def render(records: list[dict], race: list[dict] | None, profile_data: dict | No
                 f"{r['torch peak MiB'] - r['torch baseline MiB']:.0f} | "
                 f"{'yes' if r['memory ratio'] <= MEMORY_TARGET else '**no**'} |"
             )
+    lines += render_compiled(records)
     if per_sample_record:
         lines += per_sample.render(per_sample_record)
     if race:

@@ -1,4 +1,5 @@
-"""The benchmark workloads, each built twice from the same initial weights: once in neurones, once in PyTorch.
+"""The benchmark workloads, each built from the same initial weights in neurones, in PyTorch and, for the MLP step
+and the deep narrow ResNets, in JAX compiled by ``jax.jit`` (``jax_workloads``).
 
 A workload is a step function (a closure over its model, data and optimizer) for each library. The weights are
 drawn once with NumPy from a fixed seed and copied into both, so both libraries compute the same numbers; only
@@ -16,6 +17,7 @@ import numpy as np
 
 import neurones as nr
 import neurones.functional as F
+from benchmarks import jax_workloads
 from neurones import nn, optim
 
 Step = Callable[[], object]
@@ -23,8 +25,9 @@ Step = Callable[[], object]
 
 @dataclass(frozen=True)
 class Workload:
-    """``build(library)`` returns the step function for ``"neurones"`` or ``"torch"``; ``target`` is the largest
-    acceptable ratio of median times neurones/PyTorch, ``training`` marks workloads whose peak memory is compared."""
+    """``build(library)`` returns the step function for each of ``libraries`` ("neurones", "torch", and "jax" where
+    a compiled version exists); ``target`` is the largest acceptable ratio of median times neurones/PyTorch,
+    ``training`` marks workloads whose peak memory is compared."""
 
     name: str
     group: str
@@ -32,6 +35,7 @@ class Workload:
     target: float
     training: bool
     build: Callable[[str], Step]
+    libraries: tuple[str, ...] = ("neurones", "torch")
 
 
 def _weights(seed: int, *shapes: tuple) -> list[np.ndarray]:
@@ -124,6 +128,8 @@ def _mlp_step(optimizer_name: str) -> Callable[[str], Step]:
         rng = np.random.default_rng(3)
         x_np = rng.standard_normal((_MLP_BATCH, _MLP_SIZES[0])).astype(np.float32)
         y_np = rng.integers(0, _MLP_SIZES[-1], _MLP_BATCH)
+        if library == jax_workloads.LIBRARY and optimizer_name == "sgd":
+            return jax_workloads.mlp_sgd_step(weights, biases, x_np, y_np, lr=1e-3)
         if library == "neurones":
             layers = [nn.Linear(i, o) for i, o in itertools.pairwise(_MLP_SIZES)]
             model = nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2])
@@ -161,6 +167,8 @@ def _resnet_step(depth: int) -> Callable[[str], Step]:
     def build(library: str) -> Step:
         net = nn.ScaledResNet(_RES_WIDTH, _RES_WIDTH, 10, depth, block="res-3", rng=4)
         x_np = np.random.default_rng(5).standard_normal((_RES_BATCH, _RES_WIDTH)).astype(np.float32)
+        if library == jax_workloads.LIBRARY:
+            return jax_workloads.resnet_gradients(net, x_np)
         if library == "neurones":
             x = nr.tensor(x_np)
 
@@ -168,6 +176,7 @@ def _resnet_step(depth: int) -> Callable[[str], Step]:
                 net.zero_grad()
                 net(x).sum().backward()
 
+            step.model = net
             return step
         import torch
 
@@ -252,6 +261,9 @@ def _small_cnn_step(library: str) -> Step:
     return _training_step(model, opt, loss_fn, x, y)
 
 
+WITH_JAX = ("neurones", "torch", jax_workloads.LIBRARY)
+
+
 def workloads() -> list[Workload]:
     ops = [
         Workload(f"{op} (record)", "per-op overhead", f"{op} on 64×64 float32, forward with graph recording", 1.0,
@@ -265,13 +277,13 @@ def workloads() -> list[Workload]:
     return [
         *ops,
         Workload("mlp sgd step", "MLP", "784-256-256-10, batch 128: forward, backward, SGD step", 1.0, True,
-                 _mlp_step("sgd")),
+                 _mlp_step("sgd"), WITH_JAX),
         Workload("mlp adam step", "MLP", "784-256-256-10, batch 128: forward, backward, Adam step", 1.0, True,
                  _mlp_step("adam")),
         *(
             Workload(f"resnet {depth}", "deep narrow ResNet",
                      f"ScaledResNet res-3, width 64, {depth} blocks, batch 64: zero grads, forward and backward",
-                     0.6, True, _resnet_step(depth))
+                     0.6, True, _resnet_step(depth), WITH_JAX)
             for depth in (200, 1000)
         ),
         Workload("conv fwd+bwd", "CNN", "conv2d 16→32 3×3 (padding 1) on 64×16×28×28: forward and backward", 1.5,

@@ -48,6 +48,49 @@ def test_both_libraries_take_the_same_step(name):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
 
 
+def test_jax_takes_the_same_mlp_step():
+    reference_library("jax")
+    ours, jax_step = by_name("mlp sgd step").build("neurones"), by_name("mlp sgd step").build("jax")
+    ours()
+    jax_step()
+    theirs = jax_step.parameters()
+    assert [a.shape for a in theirs] == [p.shape for p in ours.model.parameters()]
+    for a, b in zip(ours.model.parameters(), theirs):
+        np.testing.assert_allclose(a.data, b, rtol=2e-4, atol=2e-5)
+
+
+def test_jax_computes_the_same_resnet_gradients():
+    reference_library("jax")
+    ours, jax_step = by_name("resnet 200").build("neurones"), by_name("resnet 200").build("jax")
+    ours()
+    dA, dB, dV, dW = (np.asarray(g) for g in jax_step())
+    net = ours.model
+    scale = np.abs(dV).max()
+    np.testing.assert_allclose(dA, net.A.grad.data, rtol=1e-3, atol=1e-4 * np.abs(dA).max())
+    np.testing.assert_allclose(dB, net.B.grad.data, rtol=1e-3, atol=1e-4 * np.abs(dB).max())
+    np.testing.assert_allclose(dV, np.stack([b.V.grad.data for b in net.blocks]), rtol=1e-3, atol=1e-4 * scale)
+    np.testing.assert_allclose(dW, np.stack([b.W.grad.data for b in net.blocks]), rtol=1e-3,
+                               atol=1e-4 * np.abs(dW).max())
+
+
+def test_jax_is_timed_at_its_default_threads_only_and_rendered_beside_both():
+    from benchmarks.run import _libraries
+
+    reference_library("jax")
+    assert _libraries(by_name("resnet 200"), "default") == ["neurones", "torch", "jax"]
+    assert _libraries(by_name("resnet 200"), "1 thread") == ["neurones", "torch"]
+    assert _libraries(by_name("conv fwd+bwd"), "default") == ["neurones", "torch"]
+    record = {
+        "workload": "resnet 200", "group": "deep narrow ResNet", "target": 0.6, "neurones default": 0.015,
+        "neurones 1 thread": 0.014, "torch default": 0.04, "torch 1 thread": 0.041, "jax default": 0.016,
+        "neurones best": 0.014, "torch best": 0.04, "ratio": 0.35, "jax ratio": 0.875, "holds": True,
+    }
+    text = render([record], None)
+    assert "jax.jit" in text and "| resnet 200 | 14.0 | 40.0 | 16.0 | 0.88 | 2.50 |" in text
+    del record["jax default"], record["jax ratio"]
+    assert "jax.jit" not in render([record], None)  # no JAX installed: no section
+
+
 def test_render_marks_missed_targets_and_explains_memory():
     record = {
         "workload": "conv fwd+bwd", "group": "CNN", "target": 1.5, "neurones default": 0.02,
