@@ -91,7 +91,7 @@ def gelu_slope(x: np.ndarray, cdf: np.ndarray) -> np.ndarray:
 # block's fresh products; a graph node must leave its input and its cotangent alone).
 def relu_forward(x: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, tuple]:
     """(max(x, 0), (y,)): ReLU′ is read from the output."""
-    y = np.maximum(x, shared_zeros_like(x), out=x if in_place else None)
+    y = np.maximum(x, shared_zeros_like(x), out=x) if in_place else np.maximum(x, shared_zeros_like(x))
     return y, (y,)
 
 
@@ -206,8 +206,8 @@ class ReLU(Function):
     """y = max(x, 0);  ∂L/∂x = g [y > 0], with the subgradient ReLU′(0) = 0."""
 
     def forward(self, x):
-        y, needs = relu_forward(x)
-        self.save_for_backward(*needs)
+        y, _ = relu_forward(x)  # what ReLU′ needs is y itself
+        self.save_for_backward(y)
         return y
 
     def backward(self, g):
