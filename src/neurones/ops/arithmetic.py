@@ -522,7 +522,10 @@ def where(condition, a, b):
 
 
 # ----------------------------------------------------------------------------- comparisons (not differentiable)
-def _compare(name, ufunc):
+def binary_without_gradient(name: str, ufunc, doc: str):
+    """``ufunc`` of two tensors (or a tensor and a scalar) as a new tensor outside the graph, a broadcasting failure
+    raised as a :class:`ShapeError` naming ``name``: the comparisons here and the logical and bitwise ops."""
+
     def compare(a, b):
         a_data = a.data if isinstance(a, Tensor) else a
         b_data = b.data if isinstance(b, Tensor) else b
@@ -533,9 +536,13 @@ def _compare(name, ufunc):
                 f"{name}: shapes {np.shape(a_data)} and {np.shape(b_data)} cannot be broadcast together"
             ) from None
 
-    compare.__name__ = name
-    compare.__doc__ = f"Elementwise ``{ufunc.__name__}`` as a boolean tensor (no gradient)."
+    compare.__name__ = compare.__qualname__ = name
+    compare.__doc__ = doc
     return compare
+
+
+def _compare(name, ufunc):
+    return binary_without_gradient(name, ufunc, f"Elementwise ``{ufunc.__name__}`` as a boolean tensor (no gradient).")
 
 
 eq = _compare("eq", np.equal)

@@ -10,6 +10,7 @@ import numpy as np
 
 from neurones.autodiff.tensor import Tensor
 from neurones.errors import ShapeError
+from neurones.ops.arithmetic import binary_without_gradient
 from neurones.ops.dims import canonical_dims
 
 
@@ -62,25 +63,23 @@ def any(input, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def _logical(name: str, ufunc):
-    def logical(input, other) -> Tensor:
-        try:
-            return Tensor(ufunc(_data(input), _data(other)))
-        except ValueError:
-            raise ShapeError(
-                f"{name}: shapes {np.shape(_data(input))} and {np.shape(_data(other))} cannot be broadcast together"
-            ) from None
+    return binary_without_gradient(
+        name, ufunc, f"Elementwise ``{ufunc.__name__}`` of the truth values of two tensors (a boolean tensor)."
+    )
 
-    logical.__name__ = logical.__qualname__ = name
-    logical.__doc__ = f"Elementwise ``{ufunc.__name__}`` of the truth values of two tensors (a boolean tensor)."
-    return logical
+
+def _bitwise(name: str, ufunc):
+    return binary_without_gradient(
+        name, ufunc, f"Elementwise ``{ufunc.__name__}``: of the bits of integers, of the truth values of booleans."
+    )
 
 
 logical_and = _logical("logical_and", np.logical_and)
-bitwise_and = _logical("bitwise_and", np.bitwise_and)
-bitwise_or = _logical("bitwise_or", np.bitwise_or)
-bitwise_xor = _logical("bitwise_xor", np.bitwise_xor)
 logical_or = _logical("logical_or", np.logical_or)
 logical_xor = _logical("logical_xor", np.logical_xor)
+bitwise_and = _bitwise("bitwise_and", np.bitwise_and)
+bitwise_or = _bitwise("bitwise_or", np.bitwise_or)
+bitwise_xor = _bitwise("bitwise_xor", np.bitwise_xor)
 
 
 def logical_not(input) -> Tensor:
