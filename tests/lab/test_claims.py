@@ -112,7 +112,9 @@ def test_non_finite_measurements_fail_with_a_note(measured, stderr):
 
 def test_record_has_exactly_the_schema_keys_and_plain_types():
     record = equality("002.ex6", "s", SOURCE, predicted=40.25, measured=40.26, stderr=0.01, tol=0.0).to_record()
-    assert list(record) == ["id", "statement", "source", "prediction", "measured", "stderr", "holds"]
+    assert list(record) == [
+        "id", "statement", "source", "prediction", "measured", "stderr", "holds", "rule", "margin", "notes",
+    ]  # fmt: skip
     assert record == {
         "id": "002.ex6",
         "statement": "s",
@@ -121,6 +123,9 @@ def test_record_has_exactly_the_schema_keys_and_plain_types():
         "measured": 40.26,
         "stderr": 0.01,
         "holds": True,
+        "rule": "equality",
+        "margin": pytest.approx(1 / 3),
+        "notes": "",
     }
     assert type(record["measured"]) is float and type(record["holds"]) is bool
 

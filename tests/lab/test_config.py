@@ -1,4 +1,4 @@
-"""Experiment configs: the scale classmethods, overrides parsed by field type, and one-line errors."""
+"""Experiment configs: declared scales, overrides parsed by field type, and one-line errors."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from neurones.lab.config import (
     check_config_class,
     config_to_dict,
     parse_assignments,
+    scales,
     with_overrides,
 )
 
 
+@scales(quick=dict(depth=5), smoke=dict(depth=2))
 @dataclass(frozen=True)
 class SampleConfig:
     depth: int = 10
@@ -34,25 +36,22 @@ class SampleConfig:
         if self.depth < 1:
             raise ValueError(f"depth must be ≥ 1, got {self.depth}")
 
-    @classmethod
-    def full(cls) -> SampleConfig:
-        return cls(depth=1000)
-
-    @classmethod
-    def quick(cls) -> SampleConfig:
-        return cls(depth=100)
-
-    @classmethod
-    def smoke(cls) -> SampleConfig:
-        return cls()
-
 
 def test_scales():
-    assert at_scale(SampleConfig, "full").depth == 1000
-    assert at_scale(SampleConfig, "quick").depth == 100
-    assert at_scale(SampleConfig, "smoke").depth == 10
+    assert at_scale(SampleConfig, "full") == SampleConfig()  # the defaults are the full scale
+    assert at_scale(SampleConfig, "quick").depth == 5
+    assert at_scale(SampleConfig, "smoke").depth == 2
     with pytest.raises(ConfigError, match="unknown scale 'huge'"):
         at_scale(SampleConfig, "huge")
+
+
+def test_scales_are_checked():
+    with pytest.raises(TypeError, match=r"the smoke scale sets unknown fields \['dpeth'\]"):
+        scales(quick={}, smoke={"dpeth": 3})(SampleConfig)
+    with pytest.raises(TypeError, match="put it above @dataclass"):
+        scales(quick={}, smoke={})(dict)
+    with pytest.raises(ConfigError, match=r"invalid SampleConfig at quick scale: depth must be ≥ 1"):
+        at_scale(scales(quick={"depth": 0}, smoke={})(SampleConfig), "quick")
 
 
 def test_overrides_are_parsed_by_field_type():
@@ -166,37 +165,24 @@ def test_check_config_class_accepts_a_good_class():
 
 
 def test_check_config_class_rejects_bad_classes():
+    @scales(quick={}, smoke={})
     @dataclass
     class NotFrozen:
         depth: int = 1
-
-        @classmethod
-        def full(cls):
-            return cls()
-
-        quick = smoke = full
 
     with pytest.raises(TypeError, match="frozen dataclass"):
         check_config_class(NotFrozen)
 
     @dataclass(frozen=True)
-    class NoSmoke:
+    class Undeclared:
         depth: int = 1
 
-        @classmethod
-        def full(cls):
-            return cls()
-
-        quick = full
-
-    with pytest.raises(TypeError, match=r"no classmethod smoke\(\)"):
-        check_config_class(NoSmoke)
+    with pytest.raises(TypeError, match=r"Undeclared declares no scales"):
+        check_config_class(Undeclared)
 
     with pytest.raises(TypeError, match="not a dataclass"):
         check_config_class(dict)
 
-    WithList = dataclasses.make_dataclass("WithList", [("depths", list[int])], frozen=True)
-    for scale in ("full", "quick", "smoke"):
-        setattr(WithList, scale, classmethod(lambda cls: cls([1])))
+    WithList = scales(quick={}, smoke={})(dataclasses.make_dataclass("WithList", [("depths", list[int])], frozen=True))
     with pytest.raises(TypeError, match="unsupported config field type"):
         check_config_class(WithList)

@@ -1,10 +1,14 @@
-"""The runner: results.json schema, run directories written atomically, the same seed giving the same numbers."""
+"""The runner: results.json schema, run directories created exclusively and never overwritten, resumable runs, the
+same seed giving the same numbers."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,33 +16,31 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from neurones.errors import ConfigError, OutputError, UnknownExperimentError
+from neurones.errors import ConfigError, LabError, OutputError, UnknownExperimentError
 from neurones.lab import registry
 from neurones.lab.claims import equality
+from neurones.lab.config import scales
 from neurones.lab.registry import Experiment, experiment, experiments, get_experiment
 from neurones.lab.result import Result
-from neurones.lab.runner import RESULT_KEYS, default_run_directory, load_run, run_experiment
+from neurones.lab.runner import (
+    RESULT_KEYS,
+    load_run,
+    new_run_directory,
+    prepare_run,
+    read_request,
+    resume_run,
+    run_experiment,
+)  # fmt: skip
 from neurones.lab.storage import write_text_atomic
 
-CLAIM_KEYS = ["id", "statement", "source", "prediction", "measured", "stderr", "holds"]
+CLAIM_KEYS = ["id", "statement", "source", "prediction", "measured", "stderr", "holds", "rule", "margin", "notes"]
 
 
+@scales(quick=dict(samples=1_000), smoke=dict(samples=50))
 @dataclass(frozen=True)
 class ToyConfig:
-    samples: int = 50
+    samples: int = 10_000
     shift: float = 0.0
-
-    @classmethod
-    def full(cls) -> ToyConfig:
-        return cls(samples=10_000)
-
-    @classmethod
-    def quick(cls) -> ToyConfig:
-        return cls(samples=1_000)
-
-    @classmethod
-    def smoke(cls) -> ToyConfig:
-        return cls()
 
 
 def toy_run(config: ToyConfig, rng: np.random.Generator) -> Result:
@@ -93,7 +95,11 @@ def test_results_json_has_exactly_the_schema(toy, tmp_path):
     assert (out / "figures" / "draws.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert read(out / "config.json") == record["config"]
     assert isinstance(record["version"], str) and record["elapsed_s"] >= 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging directory left behind
+    assert record["code"].startswith(record["version"] + "+")
+    assert record["environment"]["blas"] and all(pool["threads"] == 1 for pool in record["environment"]["blas"])
+    assert read(out / "request.json")["key"] == prepare_run(toy, "smoke", seed=3).key
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "figures", "request.json", "results.json"]
 
 
 def test_load_run_reads_the_record_and_the_captions(toy, tmp_path):
@@ -101,16 +107,16 @@ def test_load_run_reads_the_record_and_the_captions(toy, tmp_path):
     loaded = load_run(tmp_path / "run")
     assert loaded.record == run.record
     assert loaded.captions == run.captions == {"figures/draws.png": "A histogram of the draws."}
-    assert loaded.result is None and run.result is not None
 
 
 def test_same_seed_same_numbers(toy, tmp_path):
     def numbers(seed, name):
         record = run_experiment(toy, "smoke", seed=seed, out=tmp_path / name).record
-        return {key: value for key, value in record.items() if key != "elapsed_s"}
+        return {key: value for key, value in record.items() if key not in ("elapsed_s", "environment")}
 
-    assert numbers(5, "a") == numbers(5, "b")
-    assert numbers(5, "a")["claims"] != numbers(6, "c")["claims"]
+    first = numbers(5, "a")
+    assert first == numbers(5, "b")
+    assert first["claims"] != numbers(6, "c")["claims"]
 
 
 def test_a_failing_claim_is_written_as_failing(toy, tmp_path):
@@ -134,10 +140,13 @@ def test_errors_are_raised_before_anything_runs(toy, tmp_path, monkeypatch):
     blocker.write_text("not a directory")
     with pytest.raises(OutputError, match="cannot create output directory"):
         run_experiment("toy", "smoke", out=blocker / "sub" / "run")
+    with pytest.raises(LabError, match=r"seed must be an integer in \[0, 2\*\*63\), got -1"):
+        run_experiment("toy", "smoke", seed=-1, out=tmp_path / "x")
     assert calls == []
+    assert not (tmp_path / "x").exists()
 
 
-def test_a_failure_while_writing_leaves_no_partial_run(toy, tmp_path, monkeypatch):
+def test_a_failed_run_is_left_incomplete_and_never_touches_another(toy, tmp_path, monkeypatch):
     previous = tmp_path / "previous"
     run_experiment(toy, "smoke", seed=1, out=previous)
     before = (previous / "results.json").read_bytes()
@@ -145,24 +154,31 @@ def test_a_failure_while_writing_leaves_no_partial_run(toy, tmp_path, monkeypatc
     def full_disk(self, *args, **kwargs):
         raise OSError(28, "No space left on device")
 
+    savefig = Figure.savefig
     monkeypatch.setattr(Figure, "savefig", full_disk)
     with pytest.raises(OSError, match="No space left"):
         run_experiment(toy, "smoke", seed=2, out=tmp_path / "fresh")
-    with pytest.raises(OSError, match="No space left"):
-        run_experiment(toy, "smoke", seed=2, out=previous)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["previous"]
+    assert not (tmp_path / "fresh" / "results.json").exists()  # incomplete: no results, resumable
+    assert read_request(tmp_path / "fresh")["seed"] == 2
+    with pytest.raises(LabError, match="no finished run"):
+        load_run(tmp_path / "fresh")
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    assert resume_run(tmp_path / "fresh").record["seed"] == 2
     assert (previous / "results.json").read_bytes() == before
 
 
-def test_an_existing_run_directory_is_replaced_whole(toy, tmp_path):
+def test_an_existing_run_is_never_overwritten(toy, tmp_path):
     out = tmp_path / "run"
-    run_experiment(toy, "smoke", seed=1, out=out)
-    (out / "stale.txt").write_text("from an older run")
-    record = run_experiment(toy, "smoke", seed=2, out=out).record
-    assert not (out / "stale.txt").exists()
+    record = run_experiment(toy, "smoke", seed=1, out=out).record
+    with pytest.raises(OutputError, match=r"already exists and is not empty.*--resume"):
+        run_experiment(toy, "smoke", seed=2, out=out)
     assert read(out / "results.json") == record
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
-    assert oct(out.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_experiment(toy, "smoke", out=empty).directory == empty  # an empty directory is fine
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="a file of that name exists"):
+        run_experiment(toy, "smoke", out=tmp_path / "file")
 
 
 def _umask() -> int:
@@ -181,14 +197,24 @@ def test_atomic_text_write_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
 
-def test_default_run_directory_is_timestamped_and_unique(tmp_path, monkeypatch):
+def test_run_directories_are_created_exclusively(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    first = default_run_directory("toy")
-    assert first.parent == Path("runs/toy")
-    assert first.name.endswith("Z") and first.name[:4].isdigit()
-    first.mkdir(parents=True)
-    second = default_run_directory("toy")
-    assert second != first and second.name.startswith(first.name)
+    first = new_run_directory("toy")
+    assert first.parent == Path("runs/toy") and first.is_dir()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[0-9a-f]{6}", first.name)
+    names = {new_run_directory("toy").name for _ in range(50)}  # same second, all distinct and all created
+    assert len(names) == 50 and first.name not in names
+    assert len(list(Path("runs/toy").iterdir())) == 51
+
+
+def test_two_concurrent_runs_of_one_experiment_both_survive(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    command = [sys.executable, "-m", "neurones", "lab", "run", "stochastic-depth", "--scale", "smoke", "--workers", "1"]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    assert all(process.wait(timeout=300) == 0 for process in processes)
+    runs = sorted(Path("runs/stochastic-depth").iterdir())
+    assert len(runs) == 2 and all((run / "results.json").is_file() for run in runs)
+    assert read(runs[0] / "results.json")["claims"] == read(runs[1] / "results.json")["claims"]
 
 
 def test_default_output_goes_under_runs(toy, tmp_path, monkeypatch):
@@ -207,7 +233,7 @@ def test_results_that_break_the_contract_are_rejected(tmp_path, monkeypatch):
     )
     with pytest.raises(ValueError, match="another config"):
         run_experiment("other", "smoke", out=tmp_path / "other")
-    assert not any(tmp_path.iterdir())
+    assert not list(tmp_path.rglob("results.json"))  # started, never complete
 
 
 def test_result_names_are_unique():

@@ -11,6 +11,7 @@ import pytest
 from neurones import cli
 from neurones.lab import registry
 from neurones.lab.claims import at_most
+from neurones.lab.config import scales
 from neurones.lab.registry import Experiment
 from neurones.lab.result import SKIPPED_TABLE, Result, skip_reason
 from neurones.lab.runner import RESULT_KEYS, load_run, run_experiment
@@ -19,21 +20,10 @@ from neurones.report import render_report
 REASON = "data set not found at /nowhere: set DATA=/path"
 
 
+@scales(quick={}, smoke={})
 @dataclass(frozen=True)
 class NeedsDataConfig:
     present: bool = False
-
-    @classmethod
-    def full(cls):
-        return cls()
-
-    @classmethod
-    def quick(cls):
-        return cls()
-
-    @classmethod
-    def smoke(cls):
-        return cls()
 
 
 def needs_data(config: NeedsDataConfig, rng: np.random.Generator) -> Result:
@@ -86,12 +76,12 @@ def test_runner_and_report_show_the_skip(toy, tmp_path, capsys):
     assert skip_reason(loaded.record["tables"]) == REASON and skip_reason(ran.record["tables"]) is None
 
     page = render_report([ran, loaded])
-    assert "1 claim, 1 hold, 0 fail" in page and "2 experiments (1 skipped)" in page
+    assert "1 claim, 1 hold, 0 fail, 1 skipped" in page and "2 experiments" in page
     assert page.count('class="skipped"') == 2  # the line under the summary and the banner in the section
     assert f"<code>needs-data</code></a> skipped: {REASON}" in page
     assert f"<strong>Skipped</strong> (no claims): {REASON}" in page
     assert "table skipped" not in page  # the reason is shown once, not again as a table
-    assert "(1 skipped)" not in render_report([ran])
+    assert "skipped" not in render_report([ran]).split('id="totals">')[1].split("<")[0]
 
     cli._print_run(skipped)
     printed = capsys.readouterr().out

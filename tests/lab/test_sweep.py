@@ -1,9 +1,12 @@
-"""Sweeps: grid order, one Generator per point keyed by its index, identical results serial or on processes."""
+"""Sweeps: grid order, one Generator per point keyed by its index, identical results serial or on processes, and
+finished points stored and reused."""
 
 import numpy as np
 import pytest
 
-from neurones.lab.sweep import grid, parallelism, point_seeds, sweep
+from neurones.lab.execution import ProcessExecutor, SerialExecutor, executing
+from neurones.lab.point_store import PointStore, storing_points
+from neurones.lab.sweep import grid, point_seeds, sweep
 
 
 def draw(point, rng):
@@ -48,28 +51,64 @@ def test_workers_do_not_change_the_results():
     assert parallel == serial
 
 
-def test_parallelism_sets_the_default_number_of_workers(monkeypatch):
-    import neurones.lab.sweep as sweep_module
-
+def test_the_current_executor_runs_the_points():
+    points = grid(depth=(1, 2, 3), beta=(0.5,))
     seen = []
-    monkeypatch.setattr(sweep_module, "ProcessPoolExecutor", lambda **kwargs: seen.append(kwargs) or _Refuse())
-    points = grid(depth=(1, 2), beta=(0.5,))
-    with parallelism(3), pytest.raises(RuntimeError, match="pool requested"):
-        sweep(draw, points, 0)
-    assert seen[0]["max_workers"] == 2  # never more processes than points
-    assert sweep(draw, points, 0) == sweep(draw, points, 0, workers=1)  # back to serial outside the block
 
+    class Recording(SerialExecutor):
+        def run(self, function, arguments):
+            seen.append(len(arguments))
+            yield from super().run(function, arguments)
 
-class _Refuse:
-    def __enter__(self):
-        raise RuntimeError("pool requested")
-
-    def __exit__(self, *exc):
-        return False
+    with executing(Recording()):
+        inside = sweep(draw, points, 0)
+    assert seen == [3] and inside == sweep(draw, points, 0)  # back to plain serial outside the block
+    with ProcessExecutor(2) as pool:
+        assert sweep(draw, points, 0, executor=pool) == inside
+        assert sweep(draw, points, 1, executor=pool) == sweep(draw, points, 1)  # a pool is reused across sweeps
 
 
 def test_invalid_worker_counts():
-    with pytest.raises(ValueError, match="workers must be ≥ 1"):
+    with pytest.raises(ValueError, match="workers must be an integer ≥ 1"):
         sweep(draw, grid(depth=(1,), beta=(0.5,)), 0, workers=0)
-    with pytest.raises(ValueError, match="workers must be ≥ 1"), parallelism(0):
-        pass
+    with pytest.raises(ValueError, match="workers must be an integer ≥ 1"):
+        ProcessExecutor(1.5)
+
+
+def counted(point, rng):
+    """A point's work that leaves a trace in a file, so that a test can count which points were computed."""
+    with open(point["log"], "a") as log:
+        log.write(f"{point['depth']}\n")
+    return {"depth": point["depth"], "value": float(rng.standard_normal())}
+
+
+def test_finished_points_are_stored_and_not_computed_again(tmp_path):
+    log = tmp_path / "log.txt"
+    points = grid(depth=(1, 2, 3, 4), log=(str(log),))
+    expected = sweep(counted, points, 5)
+    log.unlink()
+
+    store_two = PointStore(tmp_path / "resumed")
+    with storing_points(store_two):
+        first = sweep(counted, points, 5)
+    assert first == expected and store_two.count() == 4
+    log.unlink()
+    with storing_points(store_two):
+        again = sweep(counted, points, 5)  # everything stored: nothing computed
+    assert again == expected and not log.exists()
+
+    (next(iter(sorted((tmp_path / "resumed").iterdir())))).unlink()  # one point lost, as if interrupted
+    with storing_points(store_two):
+        assert sweep(counted, points, 5) == expected
+    assert len(log.read_text().split()) == 1  # only the missing point ran
+
+
+def test_a_corrupt_stored_point_is_computed_again(tmp_path):
+    store = PointStore(tmp_path / "points")
+    points = grid(depth=(1, 2), beta=(0.5,))
+    with storing_points(store):
+        expected = sweep(draw, points, 3)
+    for path in (tmp_path / "points").iterdir():
+        path.write_bytes(b"truncated")
+    with storing_points(store):
+        assert sweep(draw, points, 3) == expected

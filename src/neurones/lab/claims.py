@@ -9,7 +9,14 @@ The verdict is decided by one rule, fixed here before any run and the same at ev
 
 ``stderr`` is the Monte Carlo standard error of ``measured`` (0 for a deterministic computation). A measured value
 or standard error that is NaN or infinite cannot support anything: the claim fails and its statement says why.
-A failing claim is a result like any other: it is reported, never dropped, weakened or re-seeded.
+A failing claim is a result like any other: it is reported, never dropped, weakened or re-seeded; an experiment
+can attach ``notes`` that explain a verdict (why a measurement misses a prediction, what a protocol leaves open).
+
+Each claim also records its **margin** under its rule, which says how close the verdict was: for an equality
+``|measured − predicted| / (3·stderr + tol)`` (the claim holds iff it is ≤ 1), for a band the distance from the
+measurement to the band in standard errors (0 inside the band; the claim holds iff it is ≤ 3).
+
+Statements may hold mathematics as LaTeX between dollar signs (``$\\alpha_L = 1/L^\\beta$``); the report renders it.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ SIGMAS = 3.0
 
 @dataclass(frozen=True)
 class Claim:
-    """One verdict. ``prediction`` is human-readable ("= 40.25", "= 0.6487 ± tol 0.05", "∈ [0.5, 2]", "≤ 1")."""
+    """One verdict. ``prediction`` is human-readable ("= 40.25", "= 0.6487 ± tol 0.05", "∈ [0.5, 2]", "≤ 1");
+    ``source`` cites a work of :mod:`neurones.lab.bibliography` by key (``"shen-vin-2023, Lemme 1"``); ``rule`` is
+    ``"equality"`` or ``"band"`` and ``margin`` the distance under that rule (module docstring)."""
 
     id: str
     statement: str
@@ -32,6 +41,9 @@ class Claim:
     measured: float
     stderr: float
     holds: bool
+    rule: str = "equality"
+    margin: float = math.nan
+    notes: str = ""
 
     def to_record(self) -> dict:
         """The claim as a results.json record (non-finite numbers become ``None``, which JSON can represent)."""
@@ -43,6 +55,9 @@ class Claim:
             "measured": _finite_or_none(self.measured),
             "stderr": _finite_or_none(self.stderr),
             "holds": self.holds,
+            "rule": self.rule,
+            "margin": _finite_or_none(self.margin),
+            "notes": self.notes,
         }
 
 
@@ -56,6 +71,7 @@ def equality(
     measured: float,
     stderr: float,
     tol: float,
+    notes: str = "",
 ) -> Claim:
     """The claim ``measured = predicted``: it holds iff ``|measured − predicted| ≤ 3·stderr + tol``."""
     predicted = _finite_number("predicted", id, predicted)
@@ -64,8 +80,11 @@ def equality(
         raise ValueError(f"claim {id}: tol must be ≥ 0, got {tol}")
     prediction = f"= {_fmt(predicted)}" if tol == 0 else f"= {_fmt(predicted)} ± tol {_fmt(tol)}"
     measured, stderr, problem = _checked_measurement(id, measured, stderr)
-    holds = problem is None and abs(measured - predicted) <= SIGMAS * stderr + tol
-    return Claim(id, _with_note(statement, problem), source, prediction, measured, stderr, holds)
+    allowance = SIGMAS * stderr + tol
+    holds = problem is None and abs(measured - predicted) <= allowance
+    margin = math.nan if problem is not None else _ratio(abs(measured - predicted), allowance)
+    return Claim(id, _with_note(statement, problem), source, prediction, measured, stderr, holds, "equality", margin,
+                 notes)
 
 
 def band(
@@ -77,6 +96,7 @@ def band(
     high: float,
     measured: float,
     stderr: float,
+    notes: str = "",
 ) -> Claim:
     """The claim ``low ≤ measured ≤ high``: it holds iff ``low − 3·stderr ≤ measured ≤ high + 3·stderr``.
 
@@ -87,17 +107,30 @@ def band(
     measured, stderr, problem = _checked_measurement(id, measured, stderr)
     slack = SIGMAS * stderr if problem is None else 0.0
     holds = problem is None and low - slack <= measured <= high + slack
-    return Claim(id, _with_note(statement, problem), source, _band_text(low, high), measured, stderr, holds)
+    margin = math.nan if problem is not None else _ratio(max(low - measured, measured - high, 0.0), stderr)
+    return Claim(id, _with_note(statement, problem), source, _band_text(low, high), measured, stderr, holds, "band",
+                 margin, notes)
 
 
-def at_most(id: str, statement: str, source: str, *, high: float, measured: float, stderr: float) -> Claim:
+def at_most(
+    id: str, statement: str, source: str, *, high: float, measured: float, stderr: float, notes: str = ""
+) -> Claim:
     """The claim ``measured ≤ high``, up to three standard errors."""
-    return band(id, statement, source, low=-math.inf, high=high, measured=measured, stderr=stderr)
+    return band(id, statement, source, low=-math.inf, high=high, measured=measured, stderr=stderr, notes=notes)
 
 
-def at_least(id: str, statement: str, source: str, *, low: float, measured: float, stderr: float) -> Claim:
+def at_least(
+    id: str, statement: str, source: str, *, low: float, measured: float, stderr: float, notes: str = ""
+) -> Claim:
     """The claim ``measured ≥ low``, up to three standard errors."""
-    return band(id, statement, source, low=low, high=math.inf, measured=measured, stderr=stderr)
+    return band(id, statement, source, low=low, high=math.inf, measured=measured, stderr=stderr, notes=notes)
+
+
+def _ratio(distance: float, scale: float) -> float:
+    """``distance / scale``, with 0/0 = 0 (an exact match under an exact rule) and d/0 = ∞."""
+    if scale == 0:
+        return 0.0 if distance == 0 else math.inf
+    return distance / scale
 
 
 def _checked_measurement(claim_id: str, measured, stderr) -> tuple[float, float, str | None]:

@@ -1,9 +1,17 @@
 """Experiment configurations: frozen dataclasses at three scales, and overrides parsed from the command line.
 
-A configuration class is a frozen dataclass whose classmethods ``full()``, ``quick()`` and ``smoke()`` give the
-source's protocol, a run of about a minute on two cores that is still large enough for every verdict to mean
-something, and a run of seconds that only tests the mechanics. The *rule* that decides claims is the same at every
-scale; only the sample sizes change.
+A configuration class is a frozen dataclass whose field defaults are the **full** scale, the source's protocol;
+the decorator :func:`scales` states what the two smaller scales change::
+
+    @scales(quick=dict(draws=6, batch=32), smoke=dict(depth=6, draws=3, batch=4))
+    @dataclass(frozen=True)
+    class InitPropagationConfig:
+        depth: int = 50
+        ...
+
+**quick** is a run of at most 90 seconds on this two-core machine that is still large enough for every verdict to
+mean something; **smoke** a run of seconds that only tests the mechanics. The *rule* that decides claims is the
+same at every scale; only the sample sizes change. :func:`at_scale` builds the config of a scale.
 
 ``with_overrides(config, {"depth": "100"})`` replaces fields, parsing strings by the field's declared type
 (``int``, ``float``, ``bool``, ``str``, ``Literal[...]`` and tuples of those, written ``10,100,1000``).
@@ -15,7 +23,7 @@ import dataclasses
 import math
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from neurones.errors import ConfigError
@@ -26,25 +34,49 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
+_SCALES_ATTRIBUTE = "__lab_scales__"
+
+
+def scales(*, quick: Mapping[str, Any], smoke: Mapping[str, Any]) -> Callable[[type], type]:
+    """Class decorator of a config dataclass: the fields that the quick and smoke scales change (the defaults are
+    the full scale). Every named field must exist; the values are checked when a scale's config is built."""
+
+    def declare(cls: type) -> type:
+        if not (dataclasses.is_dataclass(cls) and isinstance(cls, type)):
+            raise TypeError(f"@scales decorates a dataclass: put it above @dataclass(frozen=True) on {cls!r}")
+        names = {field.name for field in dataclasses.fields(cls)}
+        for scale, changes in (("quick", quick), ("smoke", smoke)):
+            unknown = set(changes) - names
+            if unknown:
+                raise TypeError(f"{cls.__name__}: the {scale} scale sets unknown fields {sorted(unknown)}")
+        setattr(cls, _SCALES_ATTRIBUTE, {"full": {}, "quick": dict(quick), "smoke": dict(smoke)})
+        return cls
+
+    return declare
+
+
 def check_config_class(cls: type) -> None:
-    """Raise ``TypeError`` unless ``cls`` is a frozen dataclass with the three scale classmethods and parseable
-    field types: an experiment that registers a bad config fails at import, not in the middle of a report."""
+    """Raise ``TypeError`` unless ``cls`` is a frozen dataclass with declared :func:`scales` and parseable field
+    types: an experiment that registers a bad config fails at import, not in the middle of a report."""
     if not (dataclasses.is_dataclass(cls) and isinstance(cls, type)):
         raise TypeError(f"{cls!r} is not a dataclass")
     if not cls.__dataclass_params__.frozen:
         raise TypeError(f"{cls.__name__} must be a frozen dataclass (@dataclass(frozen=True))")
-    for scale in SCALES:
-        if not callable(getattr(cls, scale, None)):
-            raise TypeError(f"{cls.__name__} has no classmethod {scale}()")
+    if not isinstance(getattr(cls, _SCALES_ATTRIBUTE, None), dict):
+        raise TypeError(f"{cls.__name__} declares no scales: decorate it with @scales(quick=..., smoke=...)")
     for name, hint in field_types(cls).items():
-        _describe(hint, f"{cls.__name__}.{name}")
+        describe_type(hint, f"{cls.__name__}.{name}")
 
 
 def at_scale(cls: type, scale: str):
-    """The configuration of ``cls`` at ``scale`` (``"smoke"``, ``"quick"`` or ``"full"``)."""
+    """The configuration of ``cls`` at ``scale`` (``"smoke"``, ``"quick"`` or ``"full"``); a value that the
+    config rejects (its ``__post_init__``, or a data folder that does not exist) is a :class:`ConfigError`."""
     if scale not in SCALES:
         raise ConfigError(f"unknown scale {scale!r} (choose one of {', '.join(SCALES)})")
-    return getattr(cls, scale)()
+    try:
+        return cls(**getattr(cls, _SCALES_ATTRIBUTE)[scale])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"invalid {cls.__name__} at {scale} scale: {exc}") from exc
 
 
 def field_types(cls: type) -> dict[str, Any]:
@@ -97,12 +129,12 @@ def _coerce(hint, value, key: str):
         return float(value) if hint is float else value
     if isinstance(value, list) and typing.get_origin(hint) is tuple:
         return _coerce(hint, tuple(value), key)
-    raise ConfigError(f"config key {key!r} expects {_describe(hint, key)}, got {value!r}")
+    raise ConfigError(f"config key {key!r} expects {describe_type(hint, key)}, got {value!r}")
 
 
 def _parse(hint, text: str, key: str):
     def fail():
-        return ConfigError(f"config key {key!r} expects {_describe(hint, key)}, got {text!r}")
+        return ConfigError(f"config key {key!r} expects {describe_type(hint, key)}, got {text!r}")
 
     if typing.get_origin(hint) is tuple:
         items = [item.strip() for item in text.split(",")] if text.strip() else []
@@ -184,7 +216,7 @@ def _optional_inner(hint):
     return None
 
 
-def _describe(hint, where: str) -> str:
+def describe_type(hint, where: str) -> str:
     """A readable name of a supported type; ``TypeError`` for a type that overrides could not parse."""
     if hint in (int, float, bool, str):
         return hint.__name__
@@ -193,9 +225,9 @@ def _describe(hint, where: str) -> str:
     if typing.get_origin(hint) is tuple:
         args = typing.get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
-            return f"comma-separated {_describe(args[0], where)} values"
-        return "comma-separated values (" + ", ".join(_describe(arg, where) for arg in args) + ")"
+            return f"comma-separated {describe_type(args[0], where)} values"
+        return "comma-separated values (" + ", ".join(describe_type(arg, where) for arg in args) + ")"
     optional = _optional_inner(hint)
     if optional is not None:
-        return f"{_describe(optional, where)} or none"
+        return f"{describe_type(optional, where)} or none"
     raise TypeError(f"{where}: unsupported config field type {hint!r} (use int, float, bool, str, Literal, tuples)")

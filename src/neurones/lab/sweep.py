@@ -1,40 +1,25 @@
-"""Sweeps over grids of settings (depth × β × seed), serial or on a pool of processes, with identical results.
+"""Sweeps over grids of settings (depth × β × seed), on any executor, with identical results, resumable.
 
 Each grid point gets its own random Generator, derived from the run's Generator and the point's *index* in the
 grid (``SeedSequence.spawn`` keyed by index), never from the worker that happens to run it: the numbers do not
-depend on ``workers``. The number of workers is a property of the machine, not of the experiment, so it is set
-around a run (``with parallelism(n)``) and read by ``sweep`` rather than threaded through every config.
+depend on the executor or on the number of workers. Points run on the executor of the enclosing
+:func:`neurones.lab.execution.executing` block (serial outside one); inside a run, each finished point is saved to
+the run's point store (:mod:`neurones.lab.point_store`) and a resumed run loads the points it already has.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import itertools
-import multiprocessing
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 
+from neurones.lab.execution import Executor, ProcessExecutor, current_executor
+from neurones.lab.point_store import MISSING, current_point_store, point_key
 from neurones.lab.progress import progress
 
 T = TypeVar("T")
-
-_WORKERS = contextvars.ContextVar("neurones_lab_workers", default=1)
-
-
-@contextlib.contextmanager
-def parallelism(workers: int) -> Iterator[None]:
-    """Within the block, ``sweep`` calls that do not name ``workers`` use this many processes."""
-    if workers < 1:
-        raise ValueError(f"workers must be ≥ 1, got {workers}")
-    token = _WORKERS.set(workers)
-    try:
-        yield
-    finally:
-        _WORKERS.reset(token)
 
 
 def grid(**axes: Sequence[Any]) -> list[dict[str, Any]]:
@@ -57,29 +42,38 @@ def sweep(
     rng: np.random.Generator | int,
     *,
     workers: int | None = None,
+    executor: Executor | None = None,
     desc: str | None = None,
 ) -> list[T]:
     """``[fn(point, rng_i) for i, point in enumerate(points)]``, where ``rng_i`` is the point's own Generator.
 
-    With ``workers > 1`` the points run on a pool of processes (``fn`` must then be a module-level function, and
-    its arguments and results picklable); the list is in the order of ``points`` either way."""
-    workers = _WORKERS.get() if workers is None else workers
-    if workers < 1:
-        raise ValueError(f"workers must be ≥ 1, got {workers}")
+    Runs on ``executor`` (or, with ``workers``, on that many local processes; else on the current executor).
+    Off this process ``fn`` must be a module-level function, and its arguments and results picklable; the list is
+    in the order of ``points`` either way."""
     points = list(points)
     seeds = point_seeds(rng, len(points))
-    if workers == 1 or len(points) <= 1:
-        return [_call(fn, point, seed) for point, seed in progress(list(zip(points, seeds)), desc=desc)]
-    results: list[Any] = [None] * len(points)
-    # spawn, not fork: a forked child inherits the parent's threads (BLAS, tqdm's monitor) in whatever state
-    # they were, which can deadlock; a fresh interpreter cannot.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(points)), mp_context=context) as pool:
-        futures = {pool.submit(_call, fn, point, seed): index for index, (point, seed) in enumerate(zip(points, seeds))}
+    store = current_point_store()
+    keys = [point_key(fn, point, seed) for point, seed in zip(points, seeds)]
+    results: list[Any] = [store.load(key) if store is not None else MISSING for key in keys]
+    pending = [index for index, result in enumerate(results) if result is MISSING]
+
+    owned = None
+    if executor is None and workers is not None:
+        executor = owned = ProcessExecutor(workers)
+    executor = executor or current_executor()
+    try:
         with progress(total=len(points), desc=desc) as bar:
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
+            bar.update(len(points) - len(pending))
+            tasks = [(fn, points[index], seeds[index]) for index in pending]
+            for task_index, result in executor.run(_call, tasks):
+                index = pending[task_index]
+                results[index] = result
+                if store is not None:
+                    store.save(keys[index], result)
                 bar.update(1)
+    finally:
+        if owned is not None:
+            owned.close()
     return results
 
 

@@ -1,198 +1,230 @@
-"""Render runs into one self-contained HTML page: the claims table first, then each experiment's figures.
+"""Render runs into one self-contained HTML page from the Jinja2 template ``templates/report.html.j2``.
 
-The page needs nothing but itself: figures are embedded as base64 PNG ``data:`` URIs and the style sheet is
-inline, so the file can be mailed, archived or opened offline. Every piece of text from a run is escaped.
+What a researcher needs first comes first: the totals, a summary by source and by experiment, the failing claims
+with the experiments' explanations, then every claim in compact rows (statement and source expand on click), the
+bibliography, each experiment with its claims beside its figures, and how the runs were made. The page needs
+nothing but itself — figures and CSV downloads are ``data:`` URIs, style and script are inline — so it can be
+mailed, archived or opened offline; it reads in full with scripts off (the script only adds filtering and sorting).
+
+Text from runs is escaped by the template (autoescape); mathematics written as LaTeX between dollar signs in a
+statement is rendered to MathML (``latex2mathml``), which browsers display natively.
 """
 
 from __future__ import annotations
 
 import base64
+import csv
 import datetime
-import html
-import math
+import io
+import re
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+
+import jinja2
+from latex2mathml.converter import convert as latex_to_mathml
+from markupsafe import Markup, escape
 
 import neurones
 from neurones.errors import LabError
+from neurones.lab.bibliography import Reference, cited_references, split_citation
+from neurones.lab.progress import duration
 from neurones.lab.registry import get_experiment
 from neurones.lab.result import SKIPPED_TABLE, skip_reason
 from neurones.lab.runner import Run
+from neurones.report.numbers import format_margin, format_measurement, format_number, summary_line
 
-MAX_TABLE_ROWS = 500
+SHOWN_TABLE_ROWS = 50
+"""Rows of a table shown in the page; the CSV download beside it always holds all of them."""
 
-_STYLE = """
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f; margin: 2rem auto;
-       max-width: 1150px; padding: 0 1rem; }
-h1 { font-size: 1.6rem; margin-bottom: .3rem; }
-h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
-.summary { font-size: 1.05rem; font-weight: 600; }
-.meta, .source { color: #555; font-size: .9rem; }
-table { border-collapse: collapse; width: 100%; margin: .6rem 0; }
-th, td { border: 1px solid #ddd; padding: .35rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f4f4f6; }
-td.number { font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.verdict { font-weight: 700; text-align: center; white-space: nowrap; }
-tr.pass td.verdict { background: #dff3e4; color: #17692f; }
-tr.fail td.verdict { background: #fbe0e0; color: #9b1c1c; }
-tr.fail { background: #fff8f8; }
-figure { margin: 1.2rem 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { color: #333; font-size: .92rem; margin-top: .3rem; }
-details { margin: .6rem 0; }
-summary { cursor: pointer; color: #333; }
-code { font-size: .9em; }
-.skipped { background: #fff6da; border-left: 4px solid #c99a06; padding: .4rem .7rem; }
-"""
+_MATH = re.compile(r"\$([^$]+)\$")
+
+
+@dataclass
+class ClaimRow:
+    """One claim as the template shows it."""
+
+    record: dict[str, Any]
+    run: Run
+    reference: Reference | None
+    where: str
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if self.record["holds"] else "fail"
+
+    @property
+    def source_key(self) -> str:
+        return self.reference.key if self.reference is not None else "other"
+
+
+@dataclass
+class ExperimentView:
+    run: Run
+    title: str
+    rows: list[ClaimRow]
+    skipped: str | None
+    figures: list[dict[str, str]] = field(default_factory=list)
+    tables: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return "experiment-" + self.run.name
+
+    @property
+    def failing(self) -> int:
+        return sum(1 for row in self.rows if not row.record["holds"])
 
 
 def render_report(runs: Sequence[Run], title: str = "neurones — laboratory report") -> str:
-    """The HTML page for ``runs``: a summary line "N claims, K hold, M fail", the skipped experiments and why, the
-    claims table, then one section per experiment (metadata, config, figures with captions, tables)."""
-    claims = [(run, claim) for run in runs for claim in run.record["claims"]]
-    holding = sum(1 for _, claim in claims if claim["holds"])
-    generated = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    scales = sorted({run.record["scale"] for run in runs})
-    skipped = [run for run in runs if skip_reason(run.record["tables"]) is not None]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        '<head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_text(title)}</title>",
-        f"<style>{_STYLE}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{_text(title)}</h1>",
-        f'<p class="summary">{summary_line(len(claims), holding)}</p>',
-        f'<p class="meta">{len(runs)} experiment{"s" if len(runs) != 1 else ""}'
-        f"{f' ({len(skipped)} skipped)' if skipped else ''}, scale {_text(', '.join(scales))}; "
-        f"neurones {_text(neurones.__version__)}; generated {generated}.</p>",
-        *(_skipped_line(run) for run in skipped),
-        '<section id="claims">',
-        "<h2>Claims</h2>",
-        _claims_table(claims),
-        "</section>",
-    ]
-    parts.extend(_experiment_section(run) for run in runs)
-    parts += ["</body>", "</html>", ""]
-    return "\n".join(parts)
+    """The HTML page for ``runs``."""
+    views = [_experiment_view(run) for run in runs]
+    rows = [row for view in views for row in view.rows]
+    ordered = sorted(rows, key=lambda row: row.record["holds"])  # failing first, otherwise in experiment order
+    holding = sum(1 for row in rows if row.record["holds"])
+    references = cited_references([row.record["source"] for row in rows] + [_source(run) for run in runs])
+    return _template().render(
+        title=title,
+        summary=summary_line(len(rows), holding, sum(1 for view in views if view.skipped)),
+        generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        version=neurones.__version__,
+        views=views,
+        rows=ordered,
+        failing=[row for row in ordered if not row.record["holds"]],
+        by_source=_summary_by_source(rows, references),
+        references=references,
+        environment=_environment(runs),
+    )
 
 
-def summary_line(total: int, holding: int) -> str:
-    return f"{total} claim{'s' if total != 1 else ''}, {holding} hold, {total - holding} fail"
+def _template() -> jinja2.Template:
+    return _environment_for_templates().get_template("report.html.j2")
 
 
-def format_measurement(measured: float | None, stderr: float | None) -> str:
-    """``40.257 ± 0.010``: the value to the precision its standard error supports (two significant digits of the
-    error); a deterministic value (error 0) with six significant digits; a missing (non-finite) value as "n/a"."""
-    if measured is None:
-        return "n/a"
-    if stderr is None:
-        return f"{measured:.6g} ± n/a"
-    if stderr == 0:
-        return f"{measured:.6g} ± 0"
-    decimals = min(12, max(0, 1 - math.floor(math.log10(stderr))))
-    return f"{measured:.{decimals}f} ± {stderr:.{decimals}f}"
+@cache
+def _environment_for_templates() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("neurones.report", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters.update(
+        math=render_math,
+        measurement=lambda record: format_measurement(record["measured"], record["stderr"]),
+        margin=format_margin,
+        number=format_number,
+        cell=_cell,
+        duration=duration,
+    )
+    return environment
 
 
-def _claims_table(claims: list[tuple[Run, dict[str, Any]]]) -> str:
-    if not claims:
-        return "<p>No claims.</p>"
-    rows = [
-        '<table class="claims">',
-        "<thead><tr><th>id</th><th>statement</th><th>source</th><th>prediction</th>"
-        "<th>measured ± stderr</th><th>verdict</th></tr></thead>",
-        "<tbody>",
-    ]
-    for run, claim in claims:
-        verdict = "pass" if claim["holds"] else "fail"
-        rows.append(
-            f'<tr class="{verdict}" id="claim-{_attribute(claim["id"])}">'
-            f'<td><a href="#{_anchor(run)}"><code>{_text(claim["id"])}</code></a></td>'
-            f"<td>{_text(claim['statement'])}</td>"
-            f"<td>{_text(claim['source'])}</td>"
-            f'<td class="number">{_text(claim["prediction"])}</td>'
-            f'<td class="number">{_text(format_measurement(claim["measured"], claim["stderr"]))}</td>'
-            f'<td class="verdict">{verdict.upper()}</td></tr>'
-        )
-    rows += ["</tbody>", "</table>"]
-    return "\n".join(rows)
+def render_math(text: str) -> Markup:
+    """Escape ``text`` and render each ``$…$`` fragment to MathML (left as code if it does not parse)."""
+    parts, position = [], 0
+    for match in _MATH.finditer(text):
+        parts.append(escape(text[position : match.start()]))
+        try:
+            parts.append(Markup(latex_to_mathml(match.group(1))))
+        except Exception:  # any parse failure of the converter: show the source instead
+            parts.append(Markup("<code>") + escape(match.group(0)) + Markup("</code>"))
+        position = match.end()
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts)
 
 
-def _experiment_section(run: Run) -> str:
+def _experiment_view(run: Run) -> ExperimentView:
     record = run.record
-    title, source = _title_and_source(run.name)
-    held = sum(1 for claim in record["claims"] if claim["holds"])
-    parts = [
-        f'<section class="experiment" id="{_anchor(run)}">',
-        f"<h2>{_text(title)}</h2>",
-        f'<p class="meta"><code>{_text(run.name)}</code> · scale {_text(record["scale"])} · seed {record["seed"]} · '
-        f"{record['elapsed_s']:.1f} s · {summary_line(len(record['claims']), held)}</p>",
-    ]
-    if source:
-        parts.append(f'<p class="source">Source: {_text(source)}</p>')
-    reason = skip_reason(record["tables"])
-    if reason is not None:
-        parts.append(f'<p class="skipped"><strong>Skipped</strong> (no claims): {_text(reason)}</p>')
-    parts.append(_details("config", _records_table([record["config"]])))
+    rows = []
+    for claim in record["claims"]:
+        reference, where = split_citation(claim["source"])
+        rows.append(ClaimRow(claim, run, reference, where))
+    view = ExperimentView(run, _title(run.name), rows, skip_reason(record["tables"]))
     for relative in record["figures"]:
-        caption = run.captions.get(relative, "")
-        parts.append(
-            "<figure>"
-            f'<img src="{_png_data_uri(run, relative)}" alt="{_attribute(caption or relative)}">'
-            f"<figcaption>{_text(caption)}</figcaption>"
-            "</figure>"
-        )
+        view.figures.append({"uri": _png_data_uri(run, relative), "caption": run.captions.get(relative, "")})
     for name, records in record["tables"].items():
         if name == SKIPPED_TABLE:
             continue
-        shown = records[:MAX_TABLE_ROWS]
-        note = "" if len(shown) == len(records) else f", first {len(shown)} shown"
-        parts.append(_details(f"table {name} ({len(records)} rows{note})", _records_table(shown)))
-    parts.append("</section>")
-    return "\n".join(parts)
+        columns = list(dict.fromkeys(key for row in records for key in row))
+        view.tables.append(
+            {
+                "name": name,
+                "columns": columns,
+                "rows": records[:SHOWN_TABLE_ROWS],
+                "total": len(records),
+                "csv": _csv_data_uri(columns, records),
+                "file": f"{run.name}-{name}.csv",
+            }
+        )
+    return view
 
 
-def _skipped_line(run: Run) -> str:
-    return (
-        f'<p class="skipped"><a href="#{_anchor(run)}"><code>{_text(run.name)}</code></a> skipped: '
-        f"{_text(skip_reason(run.record['tables']))}</p>"
-    )
+def _summary_by_source(rows: list[ClaimRow], references: list[Reference]) -> list[dict[str, Any]]:
+    counts: dict[str, Counter] = {}
+    for row in rows:
+        counts.setdefault(row.source_key, Counter())[row.verdict] += 1
+    labels = {reference.key: reference.label for reference in references} | {"other": "other sources"}
+    return [
+        {"key": key, "label": labels[key], "claims": sum(c.values()), "hold": c["pass"], "fail": c["fail"]}
+        for key, c in counts.items()
+    ]
 
 
-def _title_and_source(name: str) -> tuple[str, str]:
+def _environment(runs: Sequence[Run]) -> dict[str, Any]:
+    """The reproducibility block: what every run shares, and the per-run wall times."""
+    environments = [run.record.get("environment") or {} for run in runs]
+    first = next((environment for environment in environments if environment), {})
+    return {
+        "shared": first,
+        "seeds": sorted({run.record["seed"] for run in runs}),
+        "scales": sorted({run.record["scale"] for run in runs}),
+        "total_s": sum(run.record["elapsed_s"] for run in runs),
+    }
+
+
+def _title(name: str) -> str:
     try:
-        registered = get_experiment(name)
+        return get_experiment(name).title
     except LabError:  # a run from disk whose experiment is no longer registered still renders
-        return name, ""
-    return registered.title, registered.source
+        return name
 
 
-def _records_table(records: list[dict[str, Any]]) -> str:
-    if not records:
-        return "<p>(empty)</p>"
-    columns = list(dict.fromkeys(key for record in records for key in record))
-    head = "".join(f"<th>{_text(column)}</th>" for column in columns)
-    body = "".join(
-        "<tr>" + "".join(f'<td class="number">{_text(_cell(record.get(column)))}</td>' for column in columns) + "</tr>"
-        for record in records
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _source(run: Run) -> str:
+    try:
+        return get_experiment(run.name).source
+    except LabError:
+        return ""
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return format_number(value)
     if isinstance(value, list):
         return ", ".join(_cell(item) for item in value)
     return str(value)
 
 
-def _details(summary: str, content: str) -> str:
-    return f"<details><summary>{_text(summary)}</summary>{content}</details>"
+def _csv_data_uri(columns: list[str], records: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow(["" if record.get(c) is None else _csv_value(record.get(c)) for c in columns])
+    return "data:text/csv;charset=utf-8;base64," + base64.b64encode(buffer.getvalue().encode("utf-8")).decode()
+
+
+def _csv_value(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(_csv_value(item) for item in value)
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _png_data_uri(run: Run, relative: str) -> str:
@@ -201,15 +233,3 @@ def _png_data_uri(run: Run, relative: str) -> str:
     except OSError as exc:
         raise LabError(f"cannot read figure {run.directory / relative}: {exc.strerror or exc}") from exc
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
-def _anchor(run: Run) -> str:
-    return "experiment-" + _attribute(run.name)
-
-
-def _text(value: Any) -> str:
-    return html.escape(str(value), quote=False)
-
-
-def _attribute(value: Any) -> str:
-    return html.escape(str(value), quote=True)

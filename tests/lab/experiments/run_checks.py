@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from neurones.lab.bibliography import split_citation
 from neurones.lab.runner import CONFIG_FILE, RESULT_KEYS, RESULTS_FILE, Run, load_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -22,8 +23,11 @@ def check_run_directory(run: Run, figures: list[str]) -> dict:
     assert load_run(run.directory).captions == run.captions
     assert all(caption for caption in run.captions.values())
     for claim in record["claims"]:
-        assert set(claim) == {"id", "statement", "source", "prediction", "measured", "stderr", "holds"}
+        assert set(claim) == {
+            "id", "statement", "source", "prediction", "measured", "stderr", "holds", "rule", "margin", "notes",
+        }  # fmt: skip
         assert isinstance(claim["holds"], bool) and claim["statement"] and claim["source"]
+        assert split_citation(claim["source"])[0] is not None, f"{claim['id']} cites no bibliography key"
     return record
 
 

@@ -9,6 +9,7 @@ import pytest
 
 import neurones as nr
 from neurones import nn
+from neurones.lab.config import at_scale
 from neurones.lab.experiments import init_propagation as ip
 from neurones.lab.runner import run_experiment
 from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
@@ -111,7 +112,7 @@ def test_measure_records_one_row_per_draw_and_layer():
 
 
 def test_smoke_run(smoke):
-    config = ip.InitPropagationConfig.smoke()
+    config = at_scale(ip.InitPropagationConfig, "smoke")
     record = check_run_directory(smoke, ["forward-variance-by-layer", "gradient-variance-by-layer"])
     claims = {c["id"]: c for c in record["claims"]}
     assert [c["id"] for c in record["claims"]] == CLAIM_IDS

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurones.lab.config import at_scale
 from neurones.lab.experiments.mnist1d_reference import THRESHOLDS, Mnist1dConfig, run
 
 
 @pytest.fixture(scope="module")
 def smoke_result():
-    return run(Mnist1dConfig.smoke(), np.random.default_rng(0))
+    return run(at_scale(Mnist1dConfig, "smoke"), np.random.default_rng(0))
 
 
 def test_claims_are_the_acceptance_thresholds(smoke_result):
@@ -29,7 +30,7 @@ def test_one_run_per_model_and_seed(smoke_result):
 
 
 def test_same_seed_same_accuracies(smoke_result):
-    again = run(Mnist1dConfig.smoke(), np.random.default_rng(0))
+    again = run(at_scale(Mnist1dConfig, "smoke"), np.random.default_rng(0))
     assert [r["test_accuracy"] for r in again.tables["runs"]] == [
         r["test_accuracy"] for r in smoke_result.tables["runs"]
     ]

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import math
 import pickle
+import re
 
 import numpy as np
 import pytest
 
+from neurones.errors import ConfigError
+from neurones.lab.config import at_scale
 from neurones.lab.experiments import ode_cifar10 as oc
 from neurones.lab.result import skip_reason
 from neurones.lab.runner import RESULT_KEYS, run_experiment
@@ -65,7 +68,7 @@ def test_load_images_keeps_the_first_images_of_each_split(tmp_path):
 
 
 def test_smoke_run(smoke):
-    config = oc.Cifar10Config.smoke()
+    config = at_scale(oc.Cifar10Config, "smoke")
     record = check_run_directory(smoke, FIGURES)
     assert [claim["id"] for claim in record["claims"]] == ["003.cifar10-smooth"]
     claim = record["claims"][0]
@@ -100,41 +103,49 @@ def test_same_seed_same_numbers(smoke, cifar_root, tmp_path):
     assert claim_numbers(other.record)[0] != claim_numbers(smoke.record)[0]
 
 
-def test_absent_folder_is_a_clean_skip(tmp_path):
+def test_a_named_folder_that_does_not_exist_is_an_error(tmp_path):
     missing = tmp_path / "no-cifar-here"
-    run = run_experiment("ode-cifar10", "smoke", overrides={"data_dir": str(missing)}, out=tmp_path / "run")
+    expected = re.escape(f"CIFAR-10 not found at {missing} (no such folder): set NEURONES_CIFAR10=")
+    with pytest.raises(ConfigError, match=expected):
+        run_experiment("ode-cifar10", "smoke", overrides={"data_dir": str(missing)}, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+def test_a_named_folder_without_the_batches_is_an_error(tmp_path):
+    write_cifar10(tmp_path / "data")
+    (tmp_path / "data" / "test_batch").unlink()
+    with pytest.raises(ConfigError, match="CIFAR-10 file test_batch not found"):
+        run_experiment("ode-cifar10", "smoke", overrides={"data_dir": str(tmp_path / "data")}, out=tmp_path / "run")
+
+
+def test_no_folder_at_all_is_a_clean_skip(monkeypatch, tmp_path):
+    monkeypatch.delenv(oc.DATA_ENVIRONMENT_VARIABLE, raising=False)
+    run = run_experiment("ode-cifar10", "smoke", out=tmp_path / "run")
     record = run.record
     assert tuple(record) == RESULT_KEYS  # the results.json schema is unchanged
     assert record["claims"] == [] and record["figures"] == [] and list(record["tables"]) == ["skipped"]
     reason = skip_reason(record["tables"])
-    assert reason.startswith(f"CIFAR-10 not found at {missing} (CIFAR-10 file data_batch_1 not found in {missing}")
-    assert "set NEURONES_CIFAR10=" in reason and "--set data_dir=" in reason
+    assert reason == oc.missing_data_message(None)
+    assert reason.startswith("CIFAR-10 folder not given: set NEURONES_CIFAR10=") and "--set data_dir=" in reason
     page = render_report([run])
-    assert "0 claims, 0 hold, 0 fail" in page and "1 experiment (1 skipped)" in page
-    assert "<strong>Skipped</strong> (no claims): CIFAR-10 not found at" in page
-
-
-def test_only_the_test_batch_missing_is_a_skip_too(tmp_path):
-    write_cifar10(tmp_path / "data")
-    (tmp_path / "data" / "test_batch").unlink()
-    run = run_experiment("ode-cifar10", "smoke", overrides={"data_dir": str(tmp_path / "data")}, out=tmp_path / "run")
-    assert "CIFAR-10 file test_batch not found" in skip_reason(run.record["tables"])
+    assert "0 claims, 0 hold, 0 fail, 1 skipped" in page
+    assert "<strong>Skipped</strong> (no claims): CIFAR-10 folder not given" in page
 
 
 def test_data_dir_comes_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv(oc.DATA_ENVIRONMENT_VARIABLE, "/data/cifar")
-    assert oc.Cifar10Config.quick().data_dir == "/data/cifar" and oc.Cifar10Config().data_dir == "/data/cifar"
+    monkeypatch.setenv(oc.DATA_ENVIRONMENT_VARIABLE, str(tmp_path))
+    assert at_scale(oc.Cifar10Config, "quick").data_dir == str(tmp_path)
+    assert oc.Cifar10Config().data_dir == str(tmp_path)
+    monkeypatch.setenv(oc.DATA_ENVIRONMENT_VARIABLE, str(tmp_path / "gone"))
+    with pytest.raises(ConfigError, match=r"invalid Cifar10Config at quick scale: CIFAR-10 not found at .*gone"):
+        at_scale(oc.Cifar10Config, "quick")
     monkeypatch.delenv(oc.DATA_ENVIRONMENT_VARIABLE)
-    config = oc.Cifar10Config.smoke()
-    assert config.data_dir is None
-    run = run_experiment("ode-cifar10", "smoke", out=tmp_path / "run")
-    assert skip_reason(run.record["tables"]) == oc.missing_data_message(None)
-    assert oc.missing_data_message(None).startswith("CIFAR-10 folder not given: set NEURONES_CIFAR10=")
+    assert at_scale(oc.Cifar10Config, "smoke").data_dir is None
 
 
 def test_full_scale_is_the_papers_protocol(monkeypatch):
     monkeypatch.delenv(oc.DATA_ENVIRONMENT_VARIABLE, raising=False)
-    full = oc.Cifar10Config.full()
+    full = at_scale(oc.Cifar10Config, "full")
     assert (full.depth, full.epochs, full.batch_size, full.lr, full.momentum, full.weight_decay) == (
         256, 180, 64, 0.04, 0.9, 5e-4
     )

@@ -9,6 +9,7 @@ import pytest
 from scipy.linalg import expm
 
 from neurones.analysis.neural_ode import network_roughness
+from neurones.lab.config import at_scale
 from neurones.lab.experiments import ode_convergence as oc
 from neurones.lab.runner import run_experiment
 from neurones.nn.depth_functions import ConstantInDepth, GaussianProcessInDepth
@@ -24,8 +25,8 @@ def smoke(tmp_path_factory):
 
 
 def test_config_needs_whole_steps_and_three_depths():
-    assert oc.ODEConvergenceConfig.quick().steps == 100
-    assert oc.ODEConvergenceConfig.full().steps == 200
+    assert at_scale(oc.ODEConvergenceConfig, "quick").steps == 100
+    assert at_scale(oc.ODEConvergenceConfig, "full").steps == 200
     with pytest.raises(ValueError, match="whole number"):
         oc.ODEConvergenceConfig(lr=0.3, flow_time=1.0)
     with pytest.raises(ValueError, match="three increasing"):
@@ -35,7 +36,7 @@ def test_config_needs_whole_steps_and_three_depths():
 
 
 def test_every_depth_samples_the_same_functions():
-    config = oc.ODEConvergenceConfig.smoke()
+    config = at_scale(oc.ODEConvergenceConfig, "smoke")
     V, W = oc.weight_functions(config, np.random.default_rng(3))
     assert isinstance(V, GaussianProcessInDepth) and V.std == config.v_std and W.std == config.w_std
     coarse, fine = oc.build_network(config, 4, V, W), oc.build_network(config, 8, V, W)
@@ -52,7 +53,8 @@ def test_every_depth_samples_the_same_functions():
 def test_linear_network_against_the_matrix_exponential(depth):
     # σ = identity and constant weights: h_{k+1} = (I + VW/L) h_k, so F_L(x) = (I + M/L)^L x, while the ODE
     # dH/ds = M H gives F_∞(x) = e^M x (M = VW). Euler's error is ‖((I + M/L)^L − e^M) x‖ ≈ ‖M² e^M x‖/(2L).
-    config = dataclasses.replace(oc.ODEConvergenceConfig.smoke(), activation="identity", weight_functions="constant",
+    smoke = at_scale(oc.ODEConvergenceConfig, "smoke")
+    config = dataclasses.replace(smoke, activation="identity", weight_functions="constant",
                                  v_std=0.3, w_std=0.5, flow_time=0.0)
     rng = np.random.default_rng(1)
     V, W = oc.weight_functions(config, rng)
@@ -81,7 +83,7 @@ def test_fit_slopes_leaves_the_reference_out_of_the_trained_fit():
 
 
 def test_weight_gap_of_a_network_to_functions():
-    config = dataclasses.replace(oc.ODEConvergenceConfig.smoke(), weight_functions="constant")
+    config = dataclasses.replace(at_scale(oc.ODEConvergenceConfig, "smoke"), weight_functions="constant")
     V, W = oc.weight_functions(config, np.random.default_rng(2))
     model = oc.build_network(config, 8, V, W)
     assert oc.weight_gap(model, V, W) < 1e-6  # float32 rounding of the same weights
@@ -97,7 +99,7 @@ def test_weight_gap_of_a_network_to_functions():
 
 
 def test_smoke_run(smoke):
-    config = oc.ODEConvergenceConfig.smoke()
+    config = at_scale(oc.ODEConvergenceConfig, "smoke")
     record = check_run_directory(smoke, FIGURES)
     claims = {c["id"]: c for c in record["claims"]}
     assert set(claims) == CLAIMS

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from neurones.lab.config import at_scale
 from neurones.lab.experiments import ode_limit_synthetic as ols
 from neurones.lab.runner import run_experiment
 from neurones.nn.depth_functions import ConstantInDepth
@@ -79,7 +80,7 @@ def test_config_rejects_what_cannot_give_a_slope(changes):
 
 
 def test_smoke_run(smoke):
-    config = ols.ODELimitSyntheticConfig.smoke()
+    config = at_scale(ols.ODELimitSyntheticConfig, "smoke")
     record = check_run_directory(smoke, ["roughness-vs-depth"])
     claims = {c["id"]: c for c in record["claims"]}
     assert set(claims) == CLAIMS and len(record["claims"]) == 2

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
+from neurones.lab.config import at_scale
 from neurones.lab.experiments import ode_long_training as olt
 from neurones.lab.runner import run_experiment
 from neurones.nn.ode_resnet import ODEResNet
@@ -84,7 +85,7 @@ def test_config_rejects_what_cannot_be_measured(changes):
 
 
 def test_smoke_run(smoke):
-    config = olt.ODELongTrainingConfig.smoke()
+    config = at_scale(olt.ODELongTrainingConfig, "smoke")
     record = check_run_directory(smoke, FIGURES)
     claims = {c["id"]: c for c in record["claims"]}
     assert set(claims) == CLAIMS and len(record["claims"]) == 3

@@ -10,6 +10,7 @@ import pytest
 import neurones as nr
 from neurones import functional as F
 from neurones.analysis.neural_ode import network_roughness, roughness
+from neurones.lab.config import at_scale
 from neurones.lab.experiments import ode_mnist1d as om
 from neurones.lab.runner import run_experiment
 from neurones.optim.sgd import SGD
@@ -99,9 +100,10 @@ def test_config_validation():
     with pytest.raises(ValueError, match="≥ 1"):
         om.OdeMnist1dConfig(seeds=0)
     for scale in ("full", "quick", "smoke"):
-        config = getattr(om.OdeMnist1dConfig, scale)()
+        config = at_scale(om.OdeMnist1dConfig, scale)
         assert config.steps % config.eval_every == 0
-    assert set(om.OdeMnist1dConfig.quick().depths) == {16, 64} == set(om.OdeMnist1dConfig.full().depths)
+    quick, full = (at_scale(om.OdeMnist1dConfig, scale) for scale in ("quick", "full"))
+    assert set(quick.depths) == {16, 64} == set(full.depths)
 
 
 def _means(rows, init, depth, key):
@@ -109,7 +111,7 @@ def _means(rows, init, depth, key):
 
 
 def test_smoke_run(smoke):
-    config = om.OdeMnist1dConfig.smoke()
+    config = at_scale(om.OdeMnist1dConfig, "smoke")
     record = check_run_directory(smoke, FIGURES)
     claims = {c["id"]: c for c in record["claims"]}
     assert set(claims) == CLAIMS

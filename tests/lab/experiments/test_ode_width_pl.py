@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from neurones.lab.config import at_scale
 from neurones.lab.experiments import ode_width_pl as ow
 from neurones.lab.runner import run_experiment
 from neurones.train.gradient_flow import gradient_flow
@@ -22,7 +23,7 @@ def smoke(tmp_path_factory):
 
 
 def test_widths_and_the_overparameterized_side():
-    config = ow.ODEWidthPLConfig.quick()
+    config = at_scale(ow.ODEWidthPLConfig, "quick")
     assert ow.widths(config) == [4, 8, 16, 32, 64]
     assert [ow.is_overparameterized(q, config.samples) for q in ow.widths(config)] == [False] * 3 + [True] * 2
     assert config.flow_time == pytest.approx(20.0)
@@ -56,7 +57,7 @@ def test_smallest_gram_eigenvalue():
 @pytest.mark.parametrize("weight_function", ["constant", "gp"])
 @pytest.mark.parametrize("width,inner_width", [(8, None), (3, 5), (6, 2)])
 def test_pl_ratio_at_zero_V_is_the_recorded_one(weight_function, width, inner_width):
-    config = dataclasses.replace(ow.ODEWidthPLConfig.smoke(), samples=5, in_features=6, out_features=2,
+    config = dataclasses.replace(at_scale(ow.ODEWidthPLConfig, "smoke"), samples=5, in_features=6, out_features=2,
                                  inner_width=inner_width, weight_function=weight_function)
     rng = np.random.default_rng(4)
     X, Y = rng.standard_normal((5, 6)), rng.standard_normal((5, 2))
@@ -75,7 +76,7 @@ def test_pl_ratio_at_zero_V_is_the_recorded_one(weight_function, width, inner_wi
 
 def test_the_loss_decays_at_the_recorded_pl_rate():
     # dR/dt = −μ_t R, so ln R(T) − ln R(0) = −∫ μ_t dt: with a small step the recorded μ_t is the rate of the loss.
-    config = dataclasses.replace(ow.ODEWidthPLConfig.smoke(), lr=0.002, steps=200, record_every=1)
+    config = dataclasses.replace(at_scale(ow.ODEWidthPLConfig, "smoke"), lr=0.002, steps=200, record_every=1)
     rng = np.random.default_rng(5)
     point = {"config": config, "width": 8, "draw": 0, "X": rng.standard_normal((4, 8)),
              "Y": rng.standard_normal((4, 1))}
@@ -88,7 +89,7 @@ def test_the_loss_decays_at_the_recorded_pl_rate():
 
 
 def test_smoke_run(smoke):
-    config = ow.ODEWidthPLConfig.smoke()
+    config = at_scale(ow.ODEWidthPLConfig, "smoke")
     record = check_run_directory(smoke, FIGURES)
     claims = {c["id"]: c for c in record["claims"]}
     assert set(claims) == {"003.overparam[q=8]", "003.overparam.pl[q=8]"}  # q = 2 < 2n = 8 gets no claim

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from neurones.lab.config import at_scale
 from neurones.lab.experiments import resnet_depth_scaling as rds
 from neurones.lab.runner import run_experiment
 from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
@@ -92,7 +93,7 @@ def expected_claim_ids(config: rds.DepthScalingConfig) -> set[str]:
 
 
 def test_smoke_run(smoke):
-    config = rds.DepthScalingConfig.smoke()
+    config = at_scale(rds.DepthScalingConfig, "smoke")
     record = check_run_directory(smoke, FIGURES)
     claims = {c["id"]: c for c in record["claims"]}
     assert len(claims) == len(record["claims"]) == 3 * 2 + 3 * 3 + 2 * 3 + 2 * 3 + 3  # hyp, prop6, lemma1, cor1

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from neurones.errors import ConfigError
+from neurones.lab.config import at_scale
 from neurones.lab.experiments import stochastic_depth as sd
 from neurones.lab.runner import run_experiment
 from neurones.nn.residual import expected_depth, linear_decay_survival
@@ -80,7 +81,7 @@ def test_workers_give_the_same_numbers(tmp_path):
 
 def test_the_claim_is_exact_at_every_scale():
     for scale in ("smoke", "quick", "full"):
-        config = getattr(sd.StochasticDepthConfig, scale)()
+        config = at_scale(sd.StochasticDepthConfig, scale)
         assert (config.blocks, config.final_survival) == (54, 0.5)
 
 

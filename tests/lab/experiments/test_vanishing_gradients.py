@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neurones import nn
+from neurones.lab.config import at_scale
 from neurones.lab.experiments import vanishing_gradients as vg
 from neurones.lab.runner import run_experiment
 from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
@@ -93,7 +94,7 @@ def test_plain_networks():
 
 
 def test_smoke_run(smoke):
-    config = vg.VanishingConfig.smoke()
+    config = at_scale(vg.VanishingConfig, "smoke")
     record = check_run_directory(smoke, ["gradient-norms"])
     claims = {c["id"]: c for c in record["claims"]}
     assert [c["id"] for c in record["claims"]] == [

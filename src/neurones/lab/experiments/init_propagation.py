@@ -29,12 +29,13 @@ import neurones as nr
 from neurones import nn
 from neurones.analysis.propagation import layer_statistics
 from neurones.lab.claims import at_least, at_most, band, equality
+from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.statistics import log10_ratio_of_means, mean_and_stderr, ratio_of_means
 from neurones.lab.sweep import sweep
 
-SOURCE = "Rien ne sert de courir, il faut partir à point (Lopès-Quintas, 2025)"
+SOURCE = "lopes-quintas-2025"
 ACTIVATIONS = ("tanh", "relu", "leaky_relu_0.01", "leaky_relu_0.2", "leaky_relu_0.5", "sigmoid")
 INITS = (
     "normal_1",
@@ -49,6 +50,7 @@ INITS = (
 )
 
 
+@scales(quick=dict(draws=6, batch=32), smoke=dict(depth=6, width=16, wide=32, draws=3, batch=4))
 @dataclass(frozen=True)
 class InitPropagationConfig:
     """``draws`` networks of ``depth`` layers per (activation, initialization); ``batch`` Gaussian inputs each."""
@@ -63,18 +65,6 @@ class InitPropagationConfig:
     def __post_init__(self) -> None:
         if self.depth < 2 or self.draws < 3 or self.batch < 1 or self.width < 1 or self.wide < 1:
             raise ValueError("depth ≥ 2, draws ≥ 3 and positive sizes are required")
-
-    @classmethod
-    def full(cls) -> InitPropagationConfig:
-        return cls()
-
-    @classmethod
-    def quick(cls) -> InitPropagationConfig:
-        return cls(draws=6, batch=32)
-
-    @classmethod
-    def smoke(cls) -> InitPropagationConfig:
-        return cls(depth=6, width=16, wide=32, draws=3, batch=4)
 
 
 def _activation(name: str) -> tuple[nn.Module, float]:

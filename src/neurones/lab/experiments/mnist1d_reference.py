@@ -18,15 +18,17 @@ import numpy as np
 
 from neurones.data.mnist1d import load_mnist1d
 from neurones.lab.claims import at_least
+from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.sweep import sweep
 from neurones.train.mnist1d import STEPS, train_reference
 
-SOURCE = "MNIST-1D reference protocol (Greydanus, 2020): Adam lr 1e-2, batch 100, 6000 steps, 4000/1000 split"
+SOURCE = "greydanus-2020, reference protocol: Adam lr 1e-2, batch 100, 6000 steps, 4000/1000 split"
 THRESHOLDS = {"mlp": 0.63, "cnn": 0.90}
 
 
+@scales(quick=dict(seeds=2), smoke=dict(seeds=1, steps=50))
 @dataclass(frozen=True)
 class Mnist1dConfig:
     seeds: int = 3
@@ -35,18 +37,6 @@ class Mnist1dConfig:
     def __post_init__(self) -> None:
         if self.seeds < 1 or self.steps < 1:
             raise ValueError("seeds and steps must be ≥ 1")
-
-    @classmethod
-    def full(cls) -> Mnist1dConfig:
-        return cls()
-
-    @classmethod
-    def quick(cls) -> Mnist1dConfig:
-        return cls(seeds=2)
-
-    @classmethod
-    def smoke(cls) -> Mnist1dConfig:
-        return cls(seeds=1, steps=50)
 
 
 def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:

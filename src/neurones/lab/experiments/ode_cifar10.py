@@ -38,7 +38,9 @@ from neurones import optim
 from neurones.analysis.neural_ode import roughness
 from neurones.data.readers import load_cifar10
 from neurones.data.transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
+from neurones.errors import ConfigError
 from neurones.lab.claims import at_least
+from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.statistics import mean_and_stderr
@@ -46,8 +48,7 @@ from neurones.lab.sweep import grid, sweep
 from neurones.nn.depth_functions import depth_grid
 from neurones.nn.ode_conv_resnet import ODEConvResNet
 
-SOURCE = ("Marion, Wu, Sander & Biau, Implicit regularization of deep residual networks towards neural ODEs "
-          "(ICLR 2024), CIFAR-10 experiment and Figure 1")
+SOURCE = "marion-2024, CIFAR-10 experiment and Figure 1"
 DATA_ENVIRONMENT_VARIABLE = "NEURONES_CIFAR10"
 PAPER_TEST_ACCURACY = 0.8128
 RATIO_FLOOR = 5.0
@@ -62,6 +63,10 @@ def default_data_dir() -> str | None:
     return os.environ.get(DATA_ENVIRONMENT_VARIABLE) or None
 
 
+@scales(
+    quick=dict(depth=16, epochs=3, train_size=4000, test_size=1000),
+    smoke=dict(depth=3, epochs=1, train_size=128, test_size=64),
+)
 @dataclass(frozen=True)
 class Cifar10Config:
     """The paper's protocol. ``train_size``/``test_size`` keep the first images of each split (the batches are
@@ -87,23 +92,14 @@ class Cifar10Config:
             raise ValueError("depth ≥ 2 (roughness compares neighbouring blocks), epochs, batch_size, seeds ≥ 1")
         if any(size is not None and size < 1 for size in (self.train_size, self.test_size)):
             raise ValueError("train_size and test_size must be ≥ 1 (or none for the whole split)")
-
-    @classmethod
-    def full(cls) -> Cifar10Config:
-        return cls()
-
-    @classmethod
-    def quick(cls) -> Cifar10Config:
-        return cls(depth=16, epochs=3, train_size=4000, test_size=1000)
-
-    @classmethod
-    def smoke(cls) -> Cifar10Config:
-        return cls(depth=3, epochs=1, train_size=128, test_size=64)
+        # A folder that was named but is not there is a mistake to report at once, not a reason to skip.
+        if self.data_dir is not None and not os.path.isdir(os.path.expanduser(self.data_dir)):
+            raise ValueError(missing_data_message(self.data_dir, "no such folder"))
 
 
-def missing_data_message(data_dir: str | None, error: FileNotFoundError | None = None) -> str:
-    """Why the run is skipped: where CIFAR-10 was looked for (``error`` says which file is missing) and how to
-    point the experiment at it."""
+def missing_data_message(data_dir: str | None, error: FileNotFoundError | str | None = None) -> str:
+    """Where CIFAR-10 was looked for (``error`` says what is missing) and how to point the experiment at it: the
+    reason for a skip when no folder is configured, the error message when a configured folder lacks the data."""
     how = (f"set {DATA_ENVIRONMENT_VARIABLE}=/path/to/cifar-10-batches-py or pass --set data_dir=/path/to/it "
            f"(the python version of CIFAR-10, as extracted from cifar-10-python.tar.gz)")
     if data_dir is None:
@@ -209,8 +205,7 @@ def run(config: Cifar10Config, rng: np.random.Generator) -> Result:
     try:
         data = load_images(config)
     except FileNotFoundError as exc:
-        result.skip(missing_data_message(config.data_dir, exc))
-        return result
+        raise ConfigError(missing_data_message(config.data_dir, exc)) from None
     inits = (config.smooth_init, "iid")
     channels = 16
     coefficients = tuple(int(i) for i in rng.choice(channels * channels * 9, TRACKED_COEFFICIENTS, replace=False))

@@ -58,6 +58,7 @@ from neurones.analysis.neural_ode import (
     network_roughness,
 )
 from neurones.lab.claims import band
+from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.statistics import loglog_slope
@@ -66,8 +67,7 @@ from neurones.nn.depth_functions import ConstantInDepth, GaussianProcessInDepth,
 from neurones.nn.ode_resnet import ODEResNet
 from neurones.train.gradient_flow import gradient_flow
 
-SOURCE = ("Régularisation implicite des réseaux de neurones profonds vers des EDO neuronales (Marion, Wu, Sander & "
-          "Biau, ICLR 2024)")
+SOURCE = "marion-2024"
 SLOPE_BAND = (-1.3, -0.7)
 COEFFICIENTS = 3
 """How many coefficients of V and of W the weight-profile figure follows."""
@@ -75,6 +75,10 @@ LOSS_RECORDS = 50
 """About how many points of each loss curve are kept."""
 
 
+@scales(
+    quick=dict(samples=32, lr=0.01),
+    smoke=dict(depths=(4, 8, 16), samples=6, width=4, inner_width=8, v_std=0.05, lr=0.02, flow_time=0.1),
+)
 @dataclass(frozen=True)
 class ODEConvergenceConfig:
     """Networks of every depth in ``depths`` on ``samples`` Gaussian examples, width q = d = d′ = ``width``, inner
@@ -110,18 +114,6 @@ class ODEConvergenceConfig:
     def steps(self) -> int:
         """Gradient steps at every depth: T / η."""
         return round(self.flow_time / self.lr)
-
-    @classmethod
-    def full(cls) -> ODEConvergenceConfig:
-        return cls()
-
-    @classmethod
-    def quick(cls) -> ODEConvergenceConfig:
-        return cls(samples=32, lr=0.01)
-
-    @classmethod
-    def smoke(cls) -> ODEConvergenceConfig:
-        return cls(depths=(4, 8, 16), samples=6, width=4, inner_width=8, v_std=0.05, lr=0.02, flow_time=0.1)
 
 
 def weight_functions(config: ODEConvergenceConfig, rng: np.random.Generator) -> tuple[WeightFunction, WeightFunction]:
@@ -234,7 +226,7 @@ def _claims(result: Result, config: ODEConvergenceConfig, slopes: Mapping[str, t
         f"At initialization (V_k = 𝒱(k/L), W_k = 𝒲(k/L), 𝒱 and 𝒲 {functions}, shared by every depth), "
         f"max_i ‖F_L(x_i) − F_∞(x_i)‖ against the neural ODE of 𝒱, 𝒲 decreases like 1/L: fitted log–log slope "
         f"over L ∈ {{{', '.join(map(str, used))}}} (Euler's global error).",
-        f"{SOURCE}: the network initialized as a discretization of the ODE (1) converges to it",
+        f"{SOURCE}, the network initialized as a discretization of the ODE (1) converges to it",
         low=low, high=high, measured=slope, stderr=stderr,
     ))
     slope, stderr, used = slopes["trained"]
@@ -243,7 +235,7 @@ def _claims(result: Result, config: ODEConvergenceConfig, slopes: Mapping[str, t
         f"After gradient flow for the same time T = {config.flow_time:g} at every depth, max_i ‖F_L(x_i) − "
         f"F̂_∞(x_i)‖ decreases like 1/L, where F̂_∞ is the neural ODE of the L = {config.depths[-1]} trained "
         f"network's weights read as functions of s: fitted log–log slope over L ∈ {{{', '.join(map(str, used))}}}.",
-        f"{SOURCE}: first contribution, the convergence to a neural ODE holds after training, for every finite T",
+        f"{SOURCE}, first contribution, the convergence to a neural ODE holds after training, for every finite T",
         low=low, high=high, measured=slope, stderr=stderr,
     ))
 

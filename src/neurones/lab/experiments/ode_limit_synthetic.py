@@ -47,6 +47,7 @@ import numpy as np
 
 from neurones.analysis.neural_ode import roughness
 from neurones.lab.claims import at_least, band
+from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.statistics import loglog_slope, mean_and_stderr
@@ -55,13 +56,16 @@ from neurones.nn.depth_functions import ConstantInDepth
 from neurones.nn.ode_resnet import ODE_ACTIVATIONS, ODEResNet
 from neurones.train.gradient_flow import gradient_flow
 
-SOURCE = ("Régularisation implicite des réseaux de neurones profonds vers des EDO neuronales (Marion, Wu, Sander & "
-          "Biau, ICLR 2024)")
+SOURCE = "marion-2024"
 INITS = ("smooth", "iid")
 SMOOTH_SLOPE = (-1.2, -0.8)
 IID_SLOPE_FLOOR = -0.2
 
 
+@scales(
+    quick=dict(depths=(4, 16, 64, 256), draws=6),
+    smoke=dict(depths=(2, 4, 8), draws=3, steps=5, features=4, inner_width=8, samples=10),
+)
 @dataclass(frozen=True)
 class ODELimitSyntheticConfig:
     """``draws`` independent (data, 𝒲) draws; for each, smooth and i.i.d. networks of every depth in ``depths``,
@@ -87,18 +91,6 @@ class ODELimitSyntheticConfig:
             raise ValueError("steps ≥ 0, lr > 0 and positive sizes are required")
         if self.activation not in ODE_ACTIVATIONS:
             raise ValueError(f"activation must be one of {ODE_ACTIVATIONS}")
-
-    @classmethod
-    def full(cls) -> ODELimitSyntheticConfig:
-        return cls()
-
-    @classmethod
-    def quick(cls) -> ODELimitSyntheticConfig:
-        return cls(depths=(4, 16, 64, 256), draws=6)
-
-    @classmethod
-    def smoke(cls) -> ODELimitSyntheticConfig:
-        return cls(depths=(2, 4, 8), draws=3, steps=5, features=4, inner_width=8, samples=10)
 
 
 def train_network(config: ODELimitSyntheticConfig, X: np.ndarray, Y: np.ndarray, depth: int, W_init,
@@ -206,7 +198,7 @@ def _claims(result: Result, config: ODELimitSyntheticConfig, slopes: Mapping[str
         f"max_k ‖Z_{{k+1}} − Z_k‖_F scales like 1/L — the log–log slope over {span}, fitted per draw and averaged "
         f"over {config.draws} draws, lies in [{SMOOTH_SLOPE[0]:g}, {SMOOTH_SLOPE[1]:g}] (slope of the mean "
         f"roughness: {smooth['slope_of_mean']:.3f}).",
-        f"{SOURCE}: first contribution (the trained network stays a discretized neural ODE)",
+        f"{SOURCE}, first contribution (the trained network stays a discretized neural ODE)",
         low=SMOOTH_SLOPE[0], high=SMOOTH_SLOPE[1], measured=smooth["mean_slope"], stderr=smooth["stderr"],
     ))
     result.claim(at_least(
@@ -215,7 +207,7 @@ def _claims(result: Result, config: ODELimitSyntheticConfig, slopes: Mapping[str
         f"does not decrease with L — the log–log slope over {span}, fitted per draw and averaged over "
         f"{config.draws} draws, is at least {IID_SLOPE_FLOOR:g} (slope of the mean roughness: "
         f"{iid['slope_of_mean']:.3f}).",
-        f"{SOURCE}: Figure 1, right (i.i.d. initialization gives non-smooth trained weights)",
+        f"{SOURCE}, Figure 1, right (i.i.d. initialization gives non-smooth trained weights)",
         low=IID_SLOPE_FLOOR, measured=iid["mean_slope"], stderr=iid["stderr"],
     ))
 

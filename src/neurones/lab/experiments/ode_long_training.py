@@ -47,14 +47,14 @@ import numpy as np
 
 from neurones.analysis.neural_ode import features_at_zero_V, layer_steps, roughness
 from neurones.lab.claims import at_least, at_most
+from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.sweep import sweep
 from neurones.nn.ode_resnet import ODE_ACTIVATIONS, ODEResNet
 from neurones.train.gradient_flow import gradient_flow
 
-SOURCE = ("Régularisation implicite des réseaux de neurones profonds vers des EDO neuronales (Marion, Wu, Sander & "
-          "Biau, ICLR 2024)")
+SOURCE = "marion-2024"
 INITS = ("smooth", "iid")
 W_INITS = {"smooth": "constant", "iid": "iid"}
 LOSS_TARGET = 1e-5
@@ -64,6 +64,10 @@ ROUGHNESS_CONSTANT = 5.0
 """``003.long-smooth``: the trained smooth weights have roughness at most ROUGHNESS_CONSTANT / L."""
 
 
+@scales(
+    quick=dict(steps=2500),
+    smoke=dict(steps=40, depth=8, features=4, inner_width=8, samples=6, record_every=5, coefficients=2),
+)
 @dataclass(frozen=True)
 class ODELongTrainingConfig:
     """``steps`` gradient steps of flow-time step ``lr`` (learning rate lr·L on the residual weights) of an L =
@@ -92,18 +96,6 @@ class ODELongTrainingConfig:
     @property
     def flow_time(self) -> float:
         return self.lr * self.steps
-
-    @classmethod
-    def full(cls) -> ODELongTrainingConfig:
-        return cls()
-
-    @classmethod
-    def quick(cls) -> ODELongTrainingConfig:
-        return cls(steps=2500)
-
-    @classmethod
-    def smoke(cls) -> ODELongTrainingConfig:
-        return cls(steps=40, depth=8, features=4, inner_width=8, samples=6, record_every=5, coefficients=2)
 
 
 def initial_pl_constant(model: ODEResNet, X: np.ndarray) -> float:
@@ -233,7 +225,7 @@ def _claims(result: Result, config: ODELongTrainingConfig, smooth: Mapping[str, 
         f"{smooth['decay_rate_first_half']:.3g} over the first half of the run and "
         f"{smooth['decay_rate_second_half']:.3g} over the second (a rate of "
         f"{smooth['rate_needed_for_target']:.3g} throughout would reach {LOSS_TARGET:g} at the last step).",
-        f"{SOURCE}: second contribution (under a PL condition the flow converges to a global minimum)",
+        f"{SOURCE}, second contribution (under a PL condition the flow converges to a global minimum)",
         high=LOSS_TARGET, measured=smooth["final_loss"], stderr=0.0,
     ))
     result.claim(at_least(
@@ -241,7 +233,7 @@ def _claims(result: Result, config: ODELongTrainingConfig, smooth: Mapping[str, 
         f"Smooth initialization ({protocol}): the PL ratio μ_t = L Σ_k ‖∂R/∂Z_k‖²/R, recorded every "
         f"{config.record_every} steps, stays above the floor ½ μ_init = {smooth['pl_floor']:.3g}, half the exact PL "
         f"constant of the initialization (μ_0 = {smooth['mu_initial']:.3g}, final μ = {smooth['mu_final']:.3g}).",
-        f"{SOURCE}: second contribution (Polyak–Łojasiewicz condition along the flow)",
+        f"{SOURCE}, second contribution (Polyak–Łojasiewicz condition along the flow)",
         low=smooth["pl_floor"], measured=smooth["mu_min"], stderr=0.0,
     ))
     result.claim(at_most(
@@ -250,7 +242,7 @@ def _claims(result: Result, config: ODELongTrainingConfig, smooth: Mapping[str, 
         f"over V and W at most {ROUGHNESS_CONSTANT:g}/L = {ROUGHNESS_CONSTANT / config.depth:.3g} (median step over "
         f"k: V {smooth['median_step_V']:.3g}, W {smooth['median_step_W']:.3g}; the largest step of V is between "
         f"layers {smooth['roughest_layer_V']} and {smooth['roughest_layer_V'] + 1}).",
-        f"{SOURCE}: first contribution and Figure 1, left (the trained weights discretize a smooth function)",
+        f"{SOURCE}, first contribution and Figure 1, left (the trained weights discretize a smooth function)",
         high=ROUGHNESS_CONSTANT / config.depth, measured=smooth["roughness"], stderr=0.0,
     ))
 

@@ -51,6 +51,7 @@ from neurones.analysis.neural_ode import network_roughness, roughness
 from neurones.data.loader import DataLoader
 from neurones.data.mnist1d import load_mnist1d
 from neurones.lab.claims import at_least, at_most
+from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.statistics import mean_and_stderr, ratio_of_means
@@ -61,8 +62,7 @@ from neurones.optim.sgd import SGD
 from neurones.train.callbacks import LambdaCallback
 from neurones.train.loop import evaluate, fit
 
-SOURCE = ("Régularisation implicite des réseaux de neurones profonds vers des EDO neuronales (Marion, Wu, Sander & "
-          "Biau, ICLR 2024)")
+SOURCE = "marion-2024"
 INITS = ("smooth", "iid")
 IN_FEATURES, CLASSES = 40, 10
 ROUGHNESS_FACTOR = 5.0
@@ -70,6 +70,10 @@ COEFFICIENTS = 3
 """How many weight coefficients (of V and of W) the depth-profile figure follows."""
 
 
+@scales(
+    quick=dict(seeds=2, steps=1200, eval_every=100),
+    smoke=dict(depths=(4, 8), seeds=2, steps=20, inner_width=8, eval_every=10),
+)
 @dataclass(frozen=True)
 class OdeMnist1dConfig:
     """``seeds`` independent draws of the four networks (two inits × the depths), each trained ``steps`` SGD steps
@@ -92,18 +96,6 @@ class OdeMnist1dConfig:
             raise ValueError("seeds, steps, batch_size, width, inner_width and eval_every must be ≥ 1")
         if self.lr <= 0 or self.weight_std <= 0:
             raise ValueError("lr and weight_std must be positive")
-
-    @classmethod
-    def full(cls) -> OdeMnist1dConfig:
-        return cls()
-
-    @classmethod
-    def quick(cls) -> OdeMnist1dConfig:
-        return cls(seeds=2, steps=1200, eval_every=100)
-
-    @classmethod
-    def smoke(cls) -> OdeMnist1dConfig:
-        return cls(depths=(4, 8), seeds=2, steps=20, inner_width=8, eval_every=10)
 
 
 def build_network(init: str, depth: int, config: OdeMnist1dConfig, seed: int) -> ODEResNet:
@@ -236,7 +228,7 @@ def _claims(result: Result, config: OdeMnist1dConfig, runs: list[dict], rng: np.
         f"W constant in depth) is at least {ROUGHNESS_FACTOR:g}× less rough, max_k ‖Z_(k+1) − Z_k‖_F over Z ∈ "
         f"{{V, W}}, than one initialized i.i.d. (measured: mean i.i.d. roughness / mean smooth roughness; "
         f"{protocol}).",
-        f"{SOURCE}: training keeps a smooth initialization a discretized neural ODE (Figure 1)",
+        f"{SOURCE}, training keeps a smooth initialization a discretized neural ODE (Figure 1)",
         low=ROUGHNESS_FACTOR, measured=measured, stderr=stderr,
     ))
     smooth_shallow = _per_seed(runs, "smooth", shallow, "roughness")
@@ -246,7 +238,7 @@ def _claims(result: Result, config: OdeMnist1dConfig, runs: list[dict], rng: np.
         f"The roughness of the trained smooth-init networks decreases from L = {shallow} to L = {deep} (measured: "
         f"mean roughness at L = {deep} / at L = {shallow}, paired by seed; O(1/L) at a fixed training time predicts "
         f"{shallow / deep:g}; {protocol}).",
-        f"{SOURCE}: the trained network converges to a neural ODE as L → ∞ (roughness O(1/L))",
+        f"{SOURCE}, the trained network converges to a neural ODE as L → ∞ (roughness O(1/L))",
         high=1.0, measured=measured, stderr=stderr,
     ))
 

@@ -64,14 +64,14 @@ from matplotlib.ticker import NullFormatter
 
 from neurones.analysis.neural_ode import features_at_zero_V
 from neurones.lab.claims import at_least, at_most
+from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.sweep import grid, sweep
 from neurones.nn.ode_resnet import ODEResNet
 from neurones.train.gradient_flow import gradient_flow
 
-SOURCE = ("Régularisation implicite des réseaux de neurones profonds vers des EDO neuronales (Marion, Wu, Sander & "
-          "Biau, ICLR 2024)")
+SOURCE = "marion-2024"
 LOSS_TARGET = 1e-5
 EXPECTED_INITIAL_RISK = 2.0
 """E R(0) with V = 0: E y² + E (B A x)² = 1 + 1, whatever the widths (see the module docstring)."""
@@ -82,6 +82,10 @@ OVERPARAMETERIZATION = 2.0
 ACTIVATION = "gelu"
 
 
+@scales(
+    quick=dict(samples=16, in_features=32, depth=16, lr=0.01, steps=2000, draws=2),
+    smoke=dict(samples=4, in_features=8, width_ratios=(0.5, 2.0), depth=4, lr=0.01, steps=40, draws=1, record_every=5),
+)
 @dataclass(frozen=True)
 class ODEWidthPLConfig:
     """n = ``samples`` examples x ∈ R^d (d = ``in_features``), y ∈ R^{d′}; widths q = round(ratio · n) for each
@@ -116,19 +120,6 @@ class ODEWidthPLConfig:
     @property
     def flow_time(self) -> float:
         return self.lr * self.steps
-
-    @classmethod
-    def full(cls) -> ODEWidthPLConfig:
-        return cls()
-
-    @classmethod
-    def quick(cls) -> ODEWidthPLConfig:
-        return cls(samples=16, in_features=32, depth=16, lr=0.01, steps=2000, draws=2)
-
-    @classmethod
-    def smoke(cls) -> ODEWidthPLConfig:
-        return cls(samples=4, in_features=8, width_ratios=(0.5, 2.0), depth=4, lr=0.01, steps=40, draws=1,
-                   record_every=5)
 
 
 def widths(config: ODEWidthPLConfig) -> list[int]:
@@ -272,7 +263,7 @@ def _claims(result: Result, config: ODEWidthPLConfig, summary: list[dict]) -> No
             f"003.overparam[q={q}]",
             f"{setting}: after gradient flow for T = {T:g} the training loss of each of the {config.draws} draws "
             f"is below {LOSS_TARGET:g} (measured: the largest final loss).",
-            f"{SOURCE}: second contribution, the PL condition holds for q ≥ C·n and the flow reaches a global "
+            f"{SOURCE}, second contribution, the PL condition holds for q ≥ C·n and the flow reaches a global "
             f"minimum",
             high=LOSS_TARGET, measured=row["worst_final_loss"], stderr=0.0,
         ))
@@ -281,7 +272,7 @@ def _claims(result: Result, config: ODEWidthPLConfig, summary: list[dict]) -> No
             f"{setting}: the PL ratio μ_t = L Σ_k ‖∂R/∂Z_k‖²/R stays above μ* = ln(2/{LOSS_TARGET:g})/T = "
             f"{floor:.4g} along training, the floor that alone brings the expected initial risk 2 below the "
             f"target by T (measured: the smallest min_t μ_t over the draws, while the loss ≥ {RESOLVED_LOSS:g}).",
-            f"{SOURCE}: second contribution, the Polyak–Łojasiewicz condition for a linear over-parameterization "
+            f"{SOURCE}, second contribution, the Polyak–Łojasiewicz condition for a linear over-parameterization "
             f"in width",
             low=floor, measured=row["min_mu"], stderr=0.0,
         ))

@@ -30,16 +30,21 @@ import numpy as np
 import neurones as nr
 from neurones.analysis.residual import residual_trajectory
 from neurones.lab.claims import at_least, at_most, band, equality
+from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.statistics import bootstrap_stderr, mean_and_stderr
 from neurones.lab.sweep import grid, sweep
 from neurones.nn.scaled_resnet import ScaledResNet
 
-SOURCE = "Facteur de régulation des ResNets profonds (Shen & Vin, 2023)"
+SOURCE = "shen-vin-2023"
 BLOCKS = ("res-1", "res-2", "res-3")
 
 
+@scales(
+    quick=dict(depths=(10, 32, 100, 316, 1000), draws=16, batch=8, hypothesis_draws=200),
+    smoke=dict(depths=(4, 16), draws=3, batch=4, width=16, hypothesis_draws=20),
+)
 @dataclass(frozen=True)
 class DepthScalingConfig:
     """``draws`` independent networks per (block, β, L); each carries a batch of ``batch`` Gaussian inputs."""
@@ -57,18 +62,6 @@ class DepthScalingConfig:
             raise ValueError("depths ≥ 1, draws ≥ 3, batch ≥ 1 and width ≥ 1 are required")
         if any(block not in BLOCKS for block in self.blocks):
             raise ValueError(f"blocks must be among {BLOCKS}")
-
-    @classmethod
-    def full(cls) -> DepthScalingConfig:
-        return cls()
-
-    @classmethod
-    def quick(cls) -> DepthScalingConfig:
-        return cls(depths=(10, 32, 100, 316, 1000), draws=16, batch=8, hypothesis_draws=200)
-
-    @classmethod
-    def smoke(cls) -> DepthScalingConfig:
-        return cls(depths=(4, 16), draws=3, batch=4, width=16, hypothesis_draws=20)
 
 
 def lemma1_bounds(alpha: float, depth: int) -> tuple[float, float]:

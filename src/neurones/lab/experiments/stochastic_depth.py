@@ -26,6 +26,7 @@ import numpy as np
 import neurones as nr
 from neurones import nn
 from neurones.lab.claims import equality
+from neurones.lab.config import scales
 from neurones.lab.progress import progress
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
@@ -33,10 +34,14 @@ from neurones.lab.statistics import mean_and_stderr
 from neurones.lab.sweep import grid, sweep
 from neurones.nn.residual import StochasticDepth, expected_depth, linear_decay_survival
 
-SOURCE = "Rien ne sert de courir, il faut partir à point (Lopès-Quintas, 2025), Stochastic depth, Exercice 6"
+SOURCE = "lopes-quintas-2025, Stochastic depth, Exercice 6"
 _CHUNK_ELEMENTS = 1 << 22  # Bernoulli draws per chunk: bounds memory at full scale on deep grids
 
 
+@scales(
+    quick=dict(passes=20_000, grid_passes=4_000),
+    smoke=dict(passes=300, grid_blocks=(10, 54), grid_final_survival=(0.5, 1.0), grid_passes=200),
+)
 @dataclass(frozen=True)
 class StochasticDepthConfig:
     """``blocks`` = L and ``final_survival`` = p_L of the claim, ``passes`` forward passes through the stack of
@@ -56,18 +61,6 @@ class StochasticDepthConfig:
             raise ValueError("survival probabilities must lie in [0, 1]")
         if self.passes < 2 or self.grid_passes < 2:
             raise ValueError("a standard error needs at least 2 passes")
-
-    @classmethod
-    def full(cls) -> StochasticDepthConfig:
-        return cls()
-
-    @classmethod
-    def quick(cls) -> StochasticDepthConfig:
-        return cls(passes=20_000, grid_passes=4_000)
-
-    @classmethod
-    def smoke(cls) -> StochasticDepthConfig:
-        return cls(passes=300, grid_blocks=(10, 54), grid_final_survival=(0.5, 1.0), grid_passes=200)
 
 
 def count_active_layers(
@@ -133,9 +126,9 @@ def run(config: StochasticDepthConfig, rng: np.random.Generator) -> Result:
     result.claim(
         equality(
             "002.ex6",
-            f"With survival probabilities p_l = 1 − (l/L)(1 − p_L) for the blocks l = 1..L (L = {L}, "
-            f"p_L = {p_L:g}), the expected number of active blocks during training is L − (1 − p_L)(L + 1)/2 "
-            f"(counted on nn.StochasticDepth layers).",
+            f"With survival probabilities $p_l = 1 - \\frac{{l}}{{L}}(1 - p_L)$ for the blocks $l = 1, \\dots, L$ "
+            f"($L = {L}$, $p_L = {p_L:g}$), the expected number of active blocks during training is "
+            f"$L - (1 - p_L)(L + 1)/2$ (counted on nn.StochasticDepth layers).",
             SOURCE,
             predicted=predicted,
             measured=mean,

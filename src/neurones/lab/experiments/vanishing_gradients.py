@@ -25,16 +25,18 @@ import neurones as nr
 from neurones import nn
 from neurones.analysis.propagation import layer_statistics
 from neurones.lab.claims import at_least, at_most, band
+from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.statistics import ratio_of_means
 from neurones.lab.sweep import sweep
 
-SOURCE = "Rien ne sert de courir, il faut partir à point (Lopès-Quintas, 2025), Explosion et disparition des gradients"
-SOURCE_000 = "Théorie de l'Apprentissage par Réseaux de Neurones (Merad, 2020), §2.2, réseaux résiduels"
+SOURCE = "lopes-quintas-2025, Explosion et disparition des gradients"
+SOURCE_000 = "merad-2020, §2.2, réseaux résiduels"
 SIGMOID_SLOPE = 0.25  # γ = max σ′ = σ′(0) = ¼
 
 
+@scales(quick=dict(draws=10), smoke=dict(depth=5, width=8, draws=3, batch=4))
 @dataclass(frozen=True)
 class VanishingConfig:
     depth: int = 30
@@ -45,18 +47,6 @@ class VanishingConfig:
     def __post_init__(self) -> None:
         if self.depth < 2 or self.draws < 3 or self.width < 1 or self.batch < 1:
             raise ValueError("depth ≥ 2, draws ≥ 3 and positive sizes are required")
-
-    @classmethod
-    def full(cls) -> VanishingConfig:
-        return cls()
-
-    @classmethod
-    def quick(cls) -> VanishingConfig:
-        return cls(draws=10)
-
-    @classmethod
-    def smoke(cls) -> VanishingConfig:
-        return cls(depth=5, width=8, draws=3, batch=4)
 
 
 def _plain(depth: int, width: int, activation: str, rng: np.random.Generator) -> nn.Sequential:
@@ -141,7 +131,7 @@ def run(config: VanishingConfig, rng: np.random.Generator) -> Result:
     result.claim(band(
         "002.vanishing.relu-he",
         f"ReLU with He initialization does not vanish: E‖δ^1‖²/E‖δ^{L}‖² ∈ [0.5, 2].",
-        f"{SOURCE}; Une meilleure initialisation, Exercice 4",
+        f"{SOURCE}, Une meilleure initialisation, Exercice 4",
         low=0.5, high=2.0, measured=measured, stderr=stderr,
     ))
     measured, stderr = ratio_of_means(residual["grad_norm"][:, 0] ** 2, residual["grad_norm"][:, -1] ** 2, rng)
