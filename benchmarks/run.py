@@ -5,10 +5,14 @@ For every workload both libraries are built from the same weights and timed in t
 threadpoolctl, PyTorch through ``torch.set_num_threads``). The ratio reported against each target is the best
 median of neurones over the best median of PyTorch. Peak memory is measured in a fresh process per workload and
 library (see :mod:`benchmarks.memory`). The table is written to ``benchmarks/RESULTS.md``, and the measurements
-behind it to ``benchmarks/RESULTS.json``, from which ``--update`` re-renders the table after re-measuring only some
+behind it to ``benchmarks/RESULTS.json``, from which the table is re-rendered after re-measuring only some
 workloads (a shared machine's slow spell can spoil one row of a 15-minute run). Each row, and each seed of the
 MNIST-1D race, records the BLAS canary (:func:`benchmarks.machine.blas_canary`) before and after its timings, which
 shows such spells.
+
+A run with ``--only`` re-measures the named workloads and merges them into the stored results (``RESULTS.json``),
+so that a partial run never replaces the full table; an unknown name is an error, and a run that measured nothing
+writes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -120,7 +125,7 @@ def render(records: list[dict], race: list[dict] | None, profile_data: dict | No
         "A ratio below 1 means neurones is faster. *Canary* is the speed of a 1024³ float32 matrix product "
         "(NumPy's BLAS, default threads) in GFLOP/s, just before and just after the workload's timings: about 200 "
         "when this machine is quiet, lower while other tenants' jobs share it, which slows both libraries unevenly. "
-        "A row with a low canary is worth re-measuring (`neurones bench --only NAME --update`).",
+        "A row with a low canary is worth re-measuring (`neurones bench --only NAME`).",
         "",
         "| workload | neurones default | neurones 1 thread | torch default | torch 1 thread | ratio | target | holds "
         "| canary |",
@@ -241,10 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profiles", action="store_true",
                         help="skip the profiles of the convolution, the small CNN and the sum (benchmarks/profiles.py)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the markdown table")
-    parser.add_argument("--update", action="store_true",
-                        help="re-measure only the selected workloads (and the race, the profiles, if run) and keep "
-                             "the other results stored next to the table (RESULTS.json)")
     args = parser.parse_args(argv)
+    known = [w.name for w in workloads()] + [per_sample.NAME]
+    unknown = [name for name in args.only or [] if name not in known]
+    if unknown:
+        print(f"error: unknown benchmark {', '.join(map(repr, unknown))} (known: {', '.join(known)})", file=sys.stderr)
+        return 1
     selected = [w for w in workloads() if not args.only or w.name in args.only]
     records = []
     for workload in selected:
@@ -260,8 +267,11 @@ def main(argv: list[str] | None = None) -> int:
 
         race = run_race(seeds=tuple(args.seeds))
     data = {"records": records, "race": race, "profiles": profile_data, "per_sample": per_sample_record}
+    if not records and race is None and per_sample_record is None:
+        print(f"error: nothing was measured; {args.out} is left as it was", file=sys.stderr)
+        return 1
     raw = args.out.with_suffix(".json")
-    if args.update and raw.exists():
+    if args.only and raw.exists():  # a partial run updates the stored results, never replaces them
         data = merge(json.loads(raw.read_text()), data)
     write_text_atomic(raw, json.dumps(data, indent=1, default=lambda value: value.item()) + "\n")  # NumPy scalars
     write_text_atomic(args.out, render(data["records"], data["race"], data["profiles"], data.get("per_sample")))

@@ -2,6 +2,7 @@
 
 import json
 import re
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -81,6 +82,18 @@ def test_same_seed_same_numbers(cli, tmp_path):
         (["lab", "run", "stochastic-depth", "--set", "grid_blocks=1,x"], "error: config key 'grid_blocks' expects"),
         (["lab", "run", "stochastic-depth", "--set", "blocks"], "error: expected key=value, got 'blocks'"),
         (["report", "--only", "no-such-experiment"], "error: unknown experiment 'no-such-experiment'"),
+        (["lab", "run", "stochastic-depth", "--seed", "-1"], "error: seed must be an integer in [0, 2**63), got -1"),
+        (["report", "--seed", "-1"], "error: seed must be an integer in [0, 2**63), got -1"),
+        (
+            ["lab", "run", "resnet-depth-scaling", "--set", "depths="],
+            "error: config key 'depths' expects comma-separated int values, got ''",
+        ),
+        (
+            ["lab", "run", "ode-cifar10", "--set", "data_dir=/nonexistent"],
+            "error: invalid Cifar10Config: CIFAR-10 not found at /nonexistent (no such folder): set NEURONES_CIFAR10=",
+        ),
+        (["lab", "run"], "error: name the experiment to run (see `neurones lab list`), or give --resume RUN_DIR"),
+        (["lab", "run", "--resume", "/nonexistent/run"], "error: /nonexistent/run is not a run directory"),
     ],
 )
 def test_mistakes_give_one_line_and_a_nonzero_exit(cli, tmp_path, arguments, message):
@@ -97,6 +110,31 @@ def test_unwritable_output_directory(cli, tmp_path):
         result = cli.invoke(app, [*arguments, "--out", str(blocker / "run")])
         assert result.exit_code == 1
         assert error_line(result).startswith(f"error: cannot create output directory {blocker}")
+
+
+def test_an_output_path_the_system_refuses_is_named(cli):
+    result = cli.invoke(app, ["lab", "run", "stochastic-depth", "--scale", "smoke", "--out", "/proc/x"])
+    assert result.exit_code == 1
+    assert error_line(result).startswith("error: cannot create run directory /proc/x: ")
+
+
+def test_bench_refuses_unknown_names_and_never_writes_an_empty_table(cli, tmp_path):
+    reference_library("torch")
+    out = tmp_path / "RESULTS.md"
+    out.write_text("the committed table")
+    result = cli.invoke(app, ["bench", "--only", "no-such-workload", "--out", str(out)])
+    assert result.exit_code == 1
+    assert error_line(result).startswith("error: unknown benchmark 'no-such-workload' (known: ")
+    assert out.read_text() == "the committed table"
+
+
+def test_bench_without_torch_says_which_extra_to_install(cli, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # what `import torch` meets where torch is not installed
+    result = cli.invoke(app, ["bench"])
+    assert result.exit_code == 1
+    assert error_line(result) == (
+        "error: neurones bench compares against PyTorch: install the bench extra (pip install -e '.[bench]')"
+    )
 
 
 def test_bad_scale_is_a_usage_error(cli):

@@ -41,7 +41,10 @@ _DEFAULT = _DefaultGenerator()
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Re-seed the process-wide default Generator (used where no ``rng`` is passed) and return it."""
+    """Re-seed the process-wide default Generator (used where no ``rng`` is passed) and return it. The seed is an
+    integer ≥ 0 (NumPy's seeds are unsigned)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"manual_seed: the seed must be an integer ≥ 0, got {seed!r}")
     _DEFAULT.generator = np.random.default_rng(seed)
     return _DEFAULT.generator
 

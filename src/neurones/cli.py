@@ -9,7 +9,7 @@
                     [--fresh] [--format md]         --fresh) and write one HTML report
     neurones mnist1d [--model cnn|mlp]              train a reference MNIST-1D model and print its accuracy
     neurones bench [--only NAME] [--mnist1d]        time neurones against PyTorch, write benchmarks/RESULTS.md
-                   [--update]                       (--update: re-measure only NAME, keep the other results)
+                                                    (--only: re-measure NAME, keep the other results)
 
 Experiments and grid points run on ``--workers`` processes (default: one per core) with one BLAS thread each, or
 on a Dask cluster (``--executor dask``, ``--scheduler tcp://host:8786``); the numbers are the same on any of them.
@@ -255,6 +255,12 @@ def bench(ctx: typer.Context) -> None:
     if not (root / "benchmarks" / "run.py").is_file():
         typer.echo("error: neurones bench runs from a source checkout (benchmarks/ is not installed)", err=True)
         raise typer.Exit(1)
+    try:
+        import torch  # noqa: F401 — the reference every benchmark compares against
+    except ImportError:
+        typer.echo("error: neurones bench compares against PyTorch: install the bench extra "
+                   "(pip install -e '.[bench]')", err=True)  # fmt: skip
+        raise typer.Exit(1) from None
     sys.path.insert(0, str(root))
     from benchmarks.run import main as run_benchmarks
 

@@ -396,3 +396,30 @@ def test_shape_and_dim_errors_are_also_the_builtins_pytorch_raises():
     assert isinstance(caught.value, DimError) and isinstance(caught.value, ShapeError)
     with pytest.raises(IndexError):
         nr.functional.softmax(x, dim=-3)
+
+
+@pytest.mark.parametrize("data", ["abc", ["a", "b"], [object()], {"x": 1}])
+def test_a_tensor_of_strings_or_objects_is_refused(data):
+    with pytest.raises(DTypeError, match=r"tensor: cannot make a tensor of .* data .*tensors hold numbers or booleans"):
+        nr.tensor(data)
+
+
+@pytest.mark.parametrize("make", [nr.zeros, nr.ones, nr.empty, nr.randn, nr.rand])
+def test_negative_or_non_integer_sizes_name_the_op(make):
+    name = make.__name__
+    with pytest.raises(ShapeError, match=rf"{name}: sizes must be ≥ 0, got -1 in size \(2, -1\)"):
+        make(2, -1)
+    with pytest.raises(TypeError, match=rf"{name}: sizes must be integers, got 2.5"):
+        make((2.5,))
+    assert make(0, 3).shape == (0, 3)  # an empty tensor is fine, as in PyTorch
+    with pytest.raises(ShapeError, match=r"full: sizes must be ≥ 0"):
+        nr.full((-1,), 1.0)
+    with pytest.raises(ShapeError, match=r"randint: sizes must be ≥ 0"):
+        nr.randint(0, 5, (-3,))
+
+
+def test_manual_seed_refuses_a_negative_seed():
+    with pytest.raises(ValueError, match="manual_seed: the seed must be an integer ≥ 0, got -1"):
+        nr.manual_seed(-1)
+    with pytest.raises(ValueError, match=r"got 1\.5"):
+        nr.manual_seed(1.5)

@@ -53,6 +53,14 @@ def test_linear(bias):
     _compare(*_pair(lambda m: m.Linear(5, 3, bias=bias)), _randn(2, 4, 5))
 
 
+@pytest.mark.parametrize(
+    ("sizes", "name"), [((-1, 10), "in_features"), ((10, -1), "out_features"), ((2.0, 3), "in_features")]
+)
+def test_linear_refuses_bad_sizes(sizes, name):
+    with pytest.raises(ValueError, match=f"Linear: {name} must be an integer ≥ 0, got"):
+        nn.Linear(*sizes)
+
+
 def test_linear_float32():
     ours, theirs = _pair(lambda m: m.Linear(6, 4), dtype=torch.float32)
     _compare(ours, theirs, _randn(3, 6, dtype=np.float32), rtol=1e-5, atol=1e-6)

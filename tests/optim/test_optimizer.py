@@ -175,7 +175,7 @@ def test_constructor_errors():
 @pytest.mark.parametrize(
     ("cls", "options", "message"),
     [
-        (optim.SGD, {"lr": -1.0}, "Invalid learning rate"),
+        (optim.SGD, {"lr": -1.0}, "invalid learning rate"),
         (optim.SGD, {"momentum": -0.1}, "Invalid momentum"),
         (optim.SGD, {"weight_decay": -0.1}, "Invalid weight_decay"),
         (optim.SGD, {"nesterov": True}, "Nesterov momentum requires"),
@@ -195,6 +195,24 @@ def test_constructor_errors():
 def test_hyperparameters_are_validated(cls, options, message):
     with pytest.raises(ValueError, match=message):
         cls([nr.tensor(np.zeros(2), requires_grad=True)], **options)
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.Adagrad, optim.RMSprop])
+@pytest.mark.parametrize(
+    ("lr", "error", "message"),
+    [
+        (float("nan"), ValueError, "invalid learning rate nan"),
+        (float("inf"), ValueError, "invalid learning rate inf"),
+        (-0.1, ValueError, "invalid learning rate -0.1"),
+        ("0.1", TypeError, r"the learning rate must be a real number, got '0.1' \(str\)"),
+        (None, TypeError, "the learning rate must be a real number, got None"),
+    ],
+)
+def test_learning_rates_are_finite_non_negative_numbers(cls, lr, error, message):
+    with pytest.raises(error, match=f"{cls.__name__}: {message}"):
+        cls([nr.tensor(np.zeros(2), requires_grad=True)], lr=lr)
+    with pytest.raises(error, match=message):  # a group's own learning rate too
+        cls([{"params": [nr.tensor(np.zeros(2), requires_grad=True)], "lr": lr}], lr=0.1)
 
 
 def test_torch_defaults():

@@ -46,6 +46,8 @@ def test_format_margin_and_summary():
     assert format_margin({"rule": "equality", "margin": 0.4213}) == "0.4213"
     assert format_margin({"rule": "band", "margin": 0.0}) == "inside"
     assert format_margin({"rule": "band", "margin": 4.5}) == "4.5 se out"
-    assert format_margin({"rule": "band", "margin": None}) == "n/a"
+    assert format_margin({"rule": "band", "margin": None, "measured": None, "stderr": None}) == "n/a"
+    exact_miss = {"rule": "band", "margin": None, "measured": 1.3, "stderr": 0.0, "holds": False}
+    assert format_margin(exact_miss) == "∞ (exact value)"
     assert summary_line(1, 1) == "1 claim, 1 hold, 0 fail"
     assert summary_line(3, 1, 2) == "3 claims, 1 hold, 2 fail, 2 skipped"

@@ -14,7 +14,15 @@ import neurones as nr
 from neurones import functional as F
 from neurones import nn, optim
 from neurones.errors import CheckpointError
-from neurones.train import checkpoint_file, fit, load_checkpoint, module_generators, read_checkpoint, save_checkpoint
+from neurones.train import (
+    Checkpoint,
+    checkpoint_file,
+    fit,
+    load_checkpoint,
+    module_generators,
+    read_checkpoint,
+    save_checkpoint,
+)
 from neurones.train.checkpoint_file import read_tree, write_tree
 from tests.train.problems import make_run, parameters_of
 
@@ -184,6 +192,10 @@ def test_files_that_are_not_checkpoints(tmp_path):
         read_checkpoint(tmp_path / "text.npz")
     with pytest.raises(FileNotFoundError):
         read_checkpoint(tmp_path / "missing.npz")
+    (tmp_path / "random.npz").write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(CheckpointError, match=r"random\.npz is truncated or not a neurones checkpoint") as caught:
+        read_checkpoint(tmp_path / "random.npz")
+    assert "pickle" not in str(caught.value)  # NumPy's own message would suggest allow_pickle=True
 
 
 def _fail_savez_midway(file, **entries):
@@ -206,7 +218,8 @@ def test_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, good_check
     before = path.read_bytes()
     fit(run.model, F.cross_entropy, run.optimizer, run.loader, steps=2)
     monkeypatch.setattr(target, name, replacement)
-    with pytest.raises(OSError):
+    expected = f"cannot save checkpoint {path}: .*; the previous checkpoint there is kept"
+    with pytest.raises(CheckpointError, match=expected):
         save_checkpoint(path, run.model, run.optimizer, run.scheduler, run.loader)
     monkeypatch.undo()
     assert path.read_bytes() == before
@@ -228,6 +241,44 @@ def test_a_checkpoint_that_does_not_fit_changes_nothing(tmp_path, good_checkpoin
     with pytest.raises(CheckpointError, match="does not fit the optimizer"):
         load_checkpoint(path, run.model, partial)
     assert all(np.array_equal(a, b) for a, b in zip(before, parameters_of(run.model)))
+
+
+def test_another_optimizers_state_is_refused(tmp_path):
+    run = make_run(dropout=False)
+    adam_path = save_checkpoint(tmp_path / "adam.npz", run.model, optim.Adam(run.model.parameters(), lr=0.01))
+    sgd = optim.SGD(run.model.parameters(), lr=0.1, momentum=0.9)
+    with pytest.raises(CheckpointError, match=r"does not fit the optimizer.*not for a SGD.*'amsgrad'"):
+        load_checkpoint(adam_path, run.model, sgd)
+    assert sgd.param_groups[0]["momentum"] == 0.9 and "betas" not in sgd.param_groups[0]  # SGD left as it was
+    sgd_path = save_checkpoint(tmp_path / "sgd.npz", run.model, sgd)
+    with pytest.raises(CheckpointError, match=r"not for a Adam"):
+        load_checkpoint(sgd_path, run.model, optim.Adam(run.model.parameters()))
+
+
+def test_training_into_a_folder_that_cannot_be_written_fails_before_the_first_step(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    run = make_run(dropout=False)
+    before = parameters_of(run.model)
+    with pytest.raises(CheckpointError, match=f"Checkpoint: cannot write checkpoints to {blocker}/ckpt"):
+        fit(run.model, F.cross_entropy, run.optimizer, run.loader, steps=5,
+            callbacks=[Checkpoint(blocker / "ckpt" / "step{step}.npz", every_n_steps=1)])  # fmt: skip
+    assert all(np.array_equal(a, b) for a, b in zip(before, parameters_of(run.model)))  # no step was taken
+
+
+def test_a_failed_save_during_training_names_the_file_and_keeps_the_last_good_one(tmp_path, monkeypatch):
+    run = make_run(dropout=False)
+    path = tmp_path / "ckpt.npz"
+    fit(run.model, F.cross_entropy, run.optimizer, run.loader, steps=2, callbacks=[Checkpoint(path, every_n_steps=1)])
+    good = path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with pytest.raises(CheckpointError, match=f"cannot save checkpoint {path}: No space left on device"):
+        fit(run.model, F.cross_entropy, run.optimizer, run.loader, steps=2, callbacks=[Checkpoint(path, 1)])
+    assert path.read_bytes() == good and sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]
 
 
 def test_missing_parts_are_reported(tmp_path):

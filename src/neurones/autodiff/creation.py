@@ -10,12 +10,18 @@ import numpy as np
 
 from neurones.autodiff.tensor import Tensor, _wrap, as_data
 from neurones.backend import DEFAULT_DTYPE, Seed, as_dtype, as_generator
+from neurones.errors import ShapeError
 
 
-def _shape(size) -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(size)
+def _shape(size, op: str) -> tuple:
+    """The shape written as ``f(2, 3)`` or ``f((2, 3))``; a negative or non-integer size is an error naming ``op``."""
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    for dim in shape:
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{op}: sizes must be integers, got {dim!r} in size {shape}")
+        if dim < 0:
+            raise ShapeError(f"{op}: sizes must be ≥ 0, got {dim} in size {shape}")
+    return shape
 
 
 def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -50,19 +56,19 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_shape(size), _float_dtype(dtype)), requires_grad)
+    return _finish(np.zeros(_shape(size, "zeros"), _float_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_shape(size), _float_dtype(dtype)), requires_grad)
+    return _finish(np.ones(_shape(size, "ones"), _float_dtype(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(_shape(size), _float_dtype(dtype)), requires_grad)
+    return _finish(np.empty(_shape(size, "empty"), _float_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    size = (size,) if isinstance(size, int) else tuple(size)
+    size = _shape((size,) if isinstance(size, int) else tuple(size), "full")
     if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
         dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
     return _finish(np.full(size, fill_value, _float_dtype(dtype)), requires_grad)
@@ -109,7 +115,8 @@ def full_like(other, fill_value, dtype=None, requires_grad: bool = False) -> Ten
 def rand(*size, rng: Seed = None, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1) from ``rng`` (a Generator or a seed)."""
     dtype = _float_dtype(dtype)
-    data = as_generator(rng).random(_shape(size), dtype=dtype if dtype in (np.float32, np.float64) else np.float64)
+    drawn = dtype if dtype in (np.float32, np.float64) else np.float64
+    data = as_generator(rng).random(_shape(size, "rand"), dtype=drawn)
     return _finish(data.astype(dtype, copy=False), requires_grad)
 
 
@@ -117,7 +124,7 @@ def randn(*size, rng: Seed = None, dtype=None, requires_grad: bool = False) -> T
     """Standard normal samples from ``rng`` (a Generator or a seed)."""
     dtype = _float_dtype(dtype)
     gen = as_generator(rng)
-    data = gen.standard_normal(_shape(size), dtype=dtype if dtype in (np.float32, np.float64) else np.float64)
+    data = gen.standard_normal(_shape(size, "randn"), dtype=dtype if dtype in (np.float32, np.float64) else np.float64)
     return _finish(data.astype(dtype, copy=False), requires_grad)
 
 
@@ -125,5 +132,5 @@ def randint(low: int, high, size=None, rng: Seed = None) -> Tensor:
     """Integers uniform on [low, high), int64. As in PyTorch, ``randint(high, size)`` means ``low = 0``."""
     if size is None:
         low, high, size = 0, low, high
-    size = (size,) if isinstance(size, int) else tuple(size)
+    size = _shape((size,) if isinstance(size, int) else tuple(size), "randint")
     return _wrap(as_generator(rng).integers(low, high, size=size, dtype=np.int64))

@@ -28,10 +28,12 @@ def as_data(data, dtype=None) -> np.ndarray:
         data = data.data
     if dtype is not None:
         return np.array(data, dtype=as_dtype(dtype))
-    if isinstance(data, (np.ndarray, np.generic)):
-        return np.array(data)
     array = np.array(data)
-    if array.dtype == np.float64:
+    if array.dtype.kind not in "biufc":
+        # NumPy would happily make an array of strings or of Python objects: not something a tensor can hold.
+        raise DTypeError(f"tensor: cannot make a tensor of {array.dtype.name} data ({data!r:.60}); "
+                         "tensors hold numbers or booleans")  # fmt: skip
+    if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
         array = array.astype(DEFAULT_DTYPE)
     return array
 

@@ -140,7 +140,7 @@ def _parse(hint, text: str, key: str):
         items = [item.strip() for item in text.split(",")] if text.strip() else []
         args = typing.get_args(hint)
         element_hints = [args[0]] * len(items) if len(args) == 2 and args[1] is Ellipsis else list(args)
-        if len(element_hints) != len(items):
+        if not items or len(element_hints) != len(items):  # an empty list of depths, betas... is never meant
             raise fail()
         try:
             return tuple(_parse_scalar(h, item) for h, item in zip(element_hints, items))

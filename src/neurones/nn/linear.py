@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from neurones import functional as F
 from neurones.backend import Seed, as_generator
 from neurones.nn import init
@@ -36,6 +38,9 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, dtype=None, rng: Seed = None):
         super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"Linear: {name} must be an integer ≥ 0, got {value!r}")
         self.in_features = in_features
         self.out_features = out_features
         self.weight = empty_parameter((out_features, in_features), dtype)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurones.optim.optimizer import Optimizer, coupled_gradient
+from neurones.optim.optimizer import Optimizer, check_learning_rate, coupled_gradient
 
 
 class Adagrad(Optimizer):
@@ -33,8 +33,7 @@ class Adagrad(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_learning_rate(type(self).__name__, lr)
         if lr_decay < 0.0:
             raise ValueError(f"Invalid lr_decay value: {lr_decay}")
         if weight_decay < 0.0:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from neurones.optim.optimizer import Optimizer, coupled_gradient, lerp_
+from neurones.optim.optimizer import Optimizer, check_learning_rate, coupled_gradient, lerp_
 
 
 class Adam(Optimizer):
@@ -38,8 +38,7 @@ class Adam(Optimizer):
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_learning_rate(type(self).__name__, lr)
         if eps < 0.0:
             raise ValueError(f"Invalid epsilon value: {eps}")
         if len(betas) != 2:

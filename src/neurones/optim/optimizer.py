@@ -18,6 +18,7 @@ wrong gradient. State arrays are allocated once, at a parameter's first step, an
 from __future__ import annotations
 
 import abc
+import math
 import warnings
 
 import numpy as np
@@ -61,6 +62,16 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray
     else:
         scratch *= weight - 1
         np.add(end, scratch, out=start)
+
+
+def check_learning_rate(optimizer: str, lr) -> float:
+    """``lr`` as a float, or a ``TypeError`` (not a real number) / ``ValueError`` (negative, NaN or infinite) that
+    names the optimizer: a learning rate of NaN or ∞ would silently turn every parameter into NaN."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{optimizer}: the learning rate must be a real number, got {lr!r} ({type(lr).__name__})")
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"{optimizer}: invalid learning rate {lr} (a finite number ≥ 0 is required)")
+    return float(lr)
 
 
 class Optimizer(abc.ABC):
@@ -118,6 +129,8 @@ class Optimizer(abc.ABC):
             group["param_names"] = names
         for name, default in self.defaults.items():
             group.setdefault(name, default)
+        if "lr" in group:
+            check_learning_rate(type(self).__name__, group["lr"])
         if len({id(p) for p in params}) != len(params):
             warnings.warn("optimizer contains a parameter group with duplicate parameters", stacklevel=3)
         existing = {id(p) for g in self.param_groups for p in g["params"]}
@@ -186,8 +199,9 @@ class Optimizer(abc.ABC):
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore options and state from ``state_dict()``'s output, for an optimizer over the same parameters.
 
-        The groups must match in number and size, and every saved state array the shape of its parameter; arrays
-        are copied and cast to the parameter's dtype.
+        The groups must match in number, size and options (the state of another kind of optimizer is refused),
+        and every saved state array the shape of its parameter; arrays are copied and cast to the parameter's
+        dtype.
         """
         groups = self.param_groups
         saved_groups = state_dict["param_groups"]
@@ -196,6 +210,12 @@ class Optimizer(abc.ABC):
                 f"loaded state dict has {len(saved_groups)} parameter group(s), but the optimizer has {len(groups)}"
             )
         for i, (group, saved) in enumerate(zip(groups, saved_groups)):
+            ours, theirs = _options(group), _options(saved)
+            if ours != theirs:  # another optimizer's state: its step() would look for options this one lacks
+                raise ValueError(
+                    f"loaded state dict is not for a {type(self).__name__}: its parameter group {i} has the options "
+                    f"{sorted(theirs)}, a {type(self).__name__} has {sorted(ours)}"
+                )
             if len(group["params"]) != len(saved["params"]):
                 raise ValueError(
                     f"loaded state dict's parameter group {i} has {len(saved['params'])} parameters, but the "
@@ -225,6 +245,11 @@ class Optimizer(abc.ABC):
             lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key not in ("params", "param_names"))
         lines.append(")")
         return "\n".join(lines)
+
+
+def _options(group: dict) -> set[str]:
+    """The hyperparameter names of a parameter group (what tells an SGD group from an Adam one)."""
+    return set(group) - {"params", "param_names"}
 
 
 def _restore(value, param: Tensor, index: int, key: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurones.optim.optimizer import Optimizer, coupled_gradient, lerp_
+from neurones.optim.optimizer import Optimizer, check_learning_rate, coupled_gradient, lerp_
 
 
 class RMSprop(Optimizer):
@@ -36,8 +36,7 @@ class RMSprop(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_learning_rate(type(self).__name__, lr)
         if eps < 0.0:
             raise ValueError(f"Invalid epsilon value: {eps}")
         if momentum < 0.0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurones.optim.optimizer import Optimizer, coupled_gradient
+from neurones.optim.optimizer import Optimizer, check_learning_rate, coupled_gradient
 
 
 class SGD(Optimizer):
@@ -35,8 +35,7 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_learning_rate(type(self).__name__, lr)
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:

@@ -50,10 +50,12 @@ def format_measurement(measured: float | None, stderr: float | None) -> str:
 
 def format_margin(claim: dict) -> str:
     """The claim's margin under its rule: for an equality ``|m − p| / (3·stderr + tol)`` (the claim holds up to 1),
-    for a band the distance outside it in standard errors (``inside`` when within the band itself)."""
+    for a band the distance outside it in standard errors (``inside`` when within the band itself); an exact
+    value (error 0) that misses its prediction is infinitely many standard errors away."""
     margin = claim.get("margin")
     if margin is None:
-        return "n/a"
+        exact_miss = claim.get("measured") is not None and claim.get("stderr") == 0 and not claim.get("holds")
+        return "∞ (exact value)" if exact_miss else "n/a"
     if claim.get("rule") == "band":
         return "inside" if margin == 0 else f"{format_number(margin)} se out"
     return format_number(margin)

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import math
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from neurones.errors import CheckpointError
 from neurones.train.checkpoint import save_checkpoint
 from neurones.train.state import TrainingState
 
@@ -169,6 +171,16 @@ class Checkpoint(Callback):
         self.every_n_steps = every_n_steps
         self.every_n_epochs = 1 if every_n_steps is None and every_n_epochs is None else every_n_epochs
         self.saved: list[Path] = []
+
+    def on_train_begin(self, state: TrainingState) -> None:
+        """Make sure the checkpoint folder can be written before the first step, not after an hour of training."""
+        folder = Path(self.path.format(step=state.step, epoch=state.epoch)).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise CheckpointError(f"Checkpoint: cannot write checkpoints to {folder}: {exc.strerror or exc}") from exc
 
     def save(self, state: TrainingState) -> Path:
         """Write a checkpoint of the run now; return its path."""

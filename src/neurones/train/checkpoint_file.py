@@ -129,7 +129,8 @@ def write_tree(path: str | os.PathLike, tree) -> Path:
     """Write ``tree`` to ``path`` atomically and return the path.
 
     The archive is written through :func:`neurones.atomic_file.atomic_write` and read back and verified before it
-    replaces ``path``; on any failure ``path`` is left as it was.
+    replaces ``path``; on any failure ``path`` is left as it was. A file system that refuses the write (full,
+    read-only, no permission) is a :class:`~neurones.errors.CheckpointError` naming the file and the cause.
     """
     path = Path(path)
     encoder = _Encoder()
@@ -140,11 +141,15 @@ def write_tree(path: str | os.PathLike, tree) -> Path:
         _CONTENT: _as_bytes_array(content),
         **encoder.arrays,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path, "wb") as file:
-        np.savez(file, **entries)
-        file.flush()
-        read_tree(file.name)  # verify what reached the disk before it replaces anything
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path, "wb") as file:
+            np.savez(file, **entries)
+            file.flush()
+            read_tree(file.name)  # verify what reached the disk before it replaces anything
+    except OSError as exc:
+        kept = "; the previous checkpoint there is kept" if path.exists() else ""
+        raise CheckpointError(f"cannot save checkpoint {path}: {exc.strerror or exc}{kept}") from exc
     return path
 
 
@@ -156,6 +161,8 @@ def read_tree(path: str | os.PathLike):
     format version, or not a neurones checkpoint; ``FileNotFoundError`` when it does not exist.
     """
     name = os.fspath(path)
+    if os.path.isfile(name) and not zipfile.is_zipfile(name):  # np.load would suggest allow_pickle: misleading
+        raise CheckpointError(f"checkpoint {name} is truncated or not a neurones checkpoint (not an .npz archive)")
     try:
         with np.load(name, allow_pickle=False) as archive:
             if _HEADER not in archive.files or _CONTENT not in archive.files:
