@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
+from neurones import atomic_file
 from neurones.atomic_file import atomic_write, current_umask
 
 
@@ -44,3 +48,29 @@ def test_the_file_gets_the_permissions_of_an_ordinary_file_not_mkstemps(tmp_path
 def test_only_write_modes_are_accepted(tmp_path):
     with pytest.raises(ValueError, match="atomic_write: mode"), atomic_write(tmp_path / "a", "a"):
         pass
+
+
+def test_temporaries_of_killed_writers_are_removed_at_the_next_write(tmp_path):
+    """A writer killed mid-write leaves its temporary file; the next write in that folder removes it, but never the
+    temporary of a writer that is still running (this process) nor a file that only looks similar."""
+    host = atomic_file._host()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)  # a process that has exited
+    abandoned = tmp_path / f".ckpt.npz.{host}-{dead_pid}.k2j4h1x9.tmp"
+    abandoned.write_bytes(b"x" * 1000)
+    running = tmp_path / f".ckpt.npz.{host}-{os.getpid()}.a8c1bb2q.tmp"
+    running.write_bytes(b"in progress")
+    elsewhere = tmp_path / f".ckpt.npz.other-machine-{dead_pid}.zz9x0y1w.tmp"
+    elsewhere.write_bytes(b"another host's writer")
+    old = tmp_path / f".ckpt.npz.other-machine-{dead_pid}.old00000.tmp"
+    old.write_bytes(b"untouched for two days")
+    two_days_ago = time.time() - 2 * 86_400
+    os.utime(old, (two_days_ago, two_days_ago))
+    unrelated = tmp_path / "notes.tmp"
+    unrelated.write_text("mine")
+
+    with atomic_write(tmp_path / "results.json") as handle:
+        handle.write("{}")
+    assert not abandoned.exists() and not old.exists()
+    assert running.exists() and elsewhere.exists() and unrelated.exists()
+    assert (tmp_path / "results.json").read_text() == "{}"

@@ -2,7 +2,9 @@
 
 import json
 import re
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -179,3 +181,85 @@ def test_bench_writes_the_results_table(cli, tmp_path):
     table = out.read_text()
     assert table.startswith("# Benchmarks: neurones against PyTorch eager (CPU)")
     assert re.search(r"\| add \(record\) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| ≤ 1 \|", table)
+
+
+def _claims(directory):
+    return json.loads((directory / "results.json").read_text())["claims"]
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(cli, tmp_path):
+    out = tmp_path / "run"
+    arguments = ["lab", "run", "stochastic-depth", "--scale", "smoke", "--out", str(out), "--workers", "1"]
+    assert cli.invoke(app, arguments).exit_code == 0
+    complete = _claims(out)
+    (out / "results.json").unlink()  # as if killed before the end: the request and the finished points remain
+    points = sorted((out / "points").iterdir())
+    assert len(points) == 4
+    points[0].unlink()
+    result = cli.invoke(app, ["lab", "run", "--resume", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _claims(out) == complete and len(list((out / "points").iterdir())) == 4
+    again = cli.invoke(app, ["lab", "run", "stochastic-depth", "--resume", str(out)])  # complete: nothing to do
+    assert again.exit_code == 0 and _claims(out) == complete
+    other = cli.invoke(app, ["lab", "run", "vanishing-gradients", "--resume", str(out)])
+    assert other.exit_code == 1 and "is a run of 'stochastic-depth', not of 'vanishing-gradients'" in other.stderr
+
+
+def test_report_reuses_identical_stored_runs_unless_fresh(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    arguments = ["report", "--scale", "smoke", "--only", "stochastic-depth", "--workers", "1"]
+    first = cli.invoke(app, arguments)
+    assert first.exit_code == 0, first.output
+    assert "reused" not in first.stdout
+    second = cli.invoke(app, arguments)
+    assert second.exit_code == 0, second.output
+    reused = r"stochastic-depth \(smoke, seed 0, reused from runs/report/[^/]+/stochastic-depth\)"
+    assert re.search(reused, second.stdout)
+    other_seed = cli.invoke(app, [*arguments, "--seed", "1"])
+    assert "reused" not in other_seed.stdout  # another request: run afresh
+    fresh = cli.invoke(app, [*arguments, "--fresh"])
+    assert fresh.exit_code == 0 and "reused" not in fresh.stdout
+    runs = [report / "stochastic-depth" for report in Path("runs/report").iterdir()]
+    assert len(runs) == 4  # four reports, none overwritten
+    seed_zero = [_claims(run) for run in runs if json.loads((run / "request.json").read_text())["seed"] == 0]
+    assert len(seed_zero) == 3 and seed_zero[0] == seed_zero[1] == seed_zero[2]
+
+
+def test_report_as_markdown(cli, tmp_path):
+    arguments = ["report", "--scale", "smoke", "--only", "stochastic-depth", "--only", "ode-width-pl",
+                 "--out", str(tmp_path / "report"), "--format", "md"]  # fmt: skip
+    result = cli.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "**3 claims, 1 hold, 2 fail**"
+    assert "| experiment | claims | hold | fail | status |" in lines
+    rows = [line for line in lines if line.startswith("| PASS") or line.startswith("| **FAIL**")]
+    assert len(rows) == 3 and rows[-1].startswith("| PASS | `002.ex6` | stochastic-depth | Lopès-Quintas 2025,")
+    assert (tmp_path / "report" / "report.html").is_file() and "report: " in result.stderr
+
+
+def test_lab_run_on_a_local_dask_cluster_gives_the_serial_numbers(cli, tmp_path):
+    base = ["lab", "run", "stochastic-depth", "--scale", "smoke"]
+    assert cli.invoke(app, [*base, "--out", str(tmp_path / "serial"), "--executor", "serial"]).exit_code == 0
+    result = cli.invoke(app, [*base, "--out", str(tmp_path / "dask"), "--executor", "dask", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert _claims(tmp_path / "dask") == _claims(tmp_path / "serial")
+
+
+def test_lab_show(cli):
+    result = cli.invoke(app, ["lab", "show", "stochastic-depth"])
+    assert result.exit_code == 0, result.output
+    assert "source: Lopès-Quintas 2025 — " in result.stdout
+    assert re.search(r"passes\s+int\s+300\s+20000\s+100000", result.stdout)
+    assert re.search(r"grid_blocks\s+comma-separated int values\s+10,54\s+10,54,110,1202", result.stdout)
+    assert "  002.ex6: With survival probabilities" in result.stdout
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path):
+    command = [sys.executable, "-m", "neurones", "lab", "run", "stochastic-depth", "--scale", "smoke",
+               "--out", str(tmp_path / "run"), "--workers", "1"]  # fmt: skip
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert finished.returncode == 0, finished.stderr
+    lines = finished.stderr.splitlines()
+    assert "stochastic depth grid: started (4 steps)" in lines
+    assert any(re.fullmatch(r"stochastic depth grid: done in [\d.]+ s", line) for line in lines)

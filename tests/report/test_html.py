@@ -3,6 +3,7 @@ statement (mathematics rendered) on click, the bibliography, figures and full CS
 made, and every piece of text escaped."""
 
 import base64
+import pickle
 import re
 from pathlib import Path
 
@@ -45,6 +46,15 @@ def test_report_layout(smoke_report):
     assert '<a href="#ref-lopes-quintas-2025">Lopès-Quintas 2025</a>, Stochastic depth, Exercice 6' in row
     assert 'id="ref-lopes-quintas-2025"' in page and "Rien ne sert de courir" in page
     assert 'id="failing"' not in page  # nothing fails: no failing section
+
+
+def test_the_page_reads_with_scripts_off(smoke_report):
+    _, path = smoke_report
+    page = path.read_text(encoding="utf-8")
+    assert '<div class="filters" id="filters" hidden>' in page  # controls that need the script start hidden
+    table = page.split('id="claims-table"')[1].split("</table>")[0]
+    assert "<tr" in table and " hidden" not in table  # every claim row is visible without the script
+    assert page.count("<script>") == 1 and page.index("<script>") > page.index('id="reproducibility"')
 
 
 def test_figures_and_tables_are_embedded(smoke_report):
@@ -142,3 +152,27 @@ def test_report_of_a_reloaded_run(tmp_path):
     run_experiment("stochastic-depth", "smoke", out=tmp_path / "run")
     page = render_report([load_run(tmp_path / "run")])
     assert "data:image/png;base64," in page and "<figcaption>Left: number of active nn.StochasticDepth blocks" in page
+
+
+def test_an_interrupted_report_is_picked_up_where_it_stopped(tmp_path):
+    """A report killed while an experiment ran: the next report reuses that experiment's finished grid points
+    and reruns only the rest, with the same numbers."""
+    from neurones.report.build import collect_runs
+
+    root = tmp_path / "runs"
+    first = collect_runs(root / "report" / "first", scale="smoke", only=["stochastic-depth"], runs_root=root)
+    interrupted = first.directory / "stochastic-depth"
+    (interrupted / "results.json").unlink()  # killed before the end: request.json and points/ remain
+    points = sorted((interrupted / "points").iterdir())
+    points[0].unlink()
+    marked = pickle.loads(points[1].read_bytes())
+    points[1].write_bytes(pickle.dumps({**marked, "measured": -7.0}))  # a mark that only a reused point can carry
+    again = collect_runs(root / "report" / "again", scale="smoke", only=["stochastic-depth"], runs_root=root)
+    resumed = again.runs[0]
+    assert resumed.reused_from is None  # not complete anywhere: it ran, seeded with the 3 finished points
+    assert len(list((resumed.directory / "points").iterdir())) == 4
+    assert resumed.record["claims"] == first.runs[0].record["claims"]
+    grid = resumed.record["tables"]["expected_depth_grid"]
+    assert [row["measured"] for row in grid].count(-7.0) == 1  # taken from the interrupted run, not recomputed
+    expected = first.runs[0].record["tables"]["expected_depth_grid"]
+    assert [row for row in grid if row["measured"] != -7.0] == [row for row in expected if row != marked]
