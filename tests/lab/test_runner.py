@@ -252,6 +252,15 @@ def test_result_names_are_unique():
         result.figure("Bad Name", "caption")
 
 
+def test_every_module_of_the_experiments_package_is_discovered():
+    import pkgutil
+
+    import neurones.lab.experiments as package
+
+    modules = {f"{package.__name__}.{module.name}" for module in pkgutil.iter_modules(package.__path__)}
+    assert modules == {registered.run.__module__ for registered in experiments()}
+
+
 def test_registry(monkeypatch):
     names = [registered.name for registered in experiments()]
     assert "stochastic-depth" in names and names == sorted(names)

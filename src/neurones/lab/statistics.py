@@ -17,8 +17,13 @@ BOOTSTRAP_SAMPLES = 400
 
 
 def mean_and_stderr(values) -> tuple[float, float]:
-    """The sample mean and its standard error s/√n (n ≥ 2 independent values)."""
+    """The sample mean and its standard error s/√n over independent values; with a single value the error is
+    undefined and returned as NaN (stored as null; a claim on it cannot hold)."""
     values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("mean_and_stderr needs at least one value")
+    if values.size == 1:
+        return float(values[0]), math.nan
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(values.size))
 
 

@@ -1,29 +1,9 @@
-"""The experiments, one module per theory topic. Importing this package registers every one of them."""
+"""The experiments, one module per theory topic. Importing this package imports every module in it, and each
+module's ``@experiment`` decorator registers its experiment: a new experiment is a new file here, listed nowhere
+else."""
 
-from neurones.lab.experiments import (
-    init_propagation,
-    mnist1d_reference,
-    ode_cifar10,
-    ode_convergence,
-    ode_limit_synthetic,
-    ode_long_training,
-    ode_mnist1d,
-    ode_width_pl,
-    resnet_depth_scaling,
-    stochastic_depth,
-    vanishing_gradients,
-)
+import importlib
+import pkgutil
 
-__all__ = [
-    "init_propagation",
-    "mnist1d_reference",
-    "ode_cifar10",
-    "ode_convergence",
-    "ode_limit_synthetic",
-    "ode_long_training",
-    "ode_mnist1d",
-    "ode_width_pl",
-    "resnet_depth_scaling",
-    "stochastic_depth",
-    "vanishing_gradients",
-]
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -49,7 +49,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from matplotlib import colormaps
 
 from neurones.analysis.neural_ode import (
     PiecewiseLinearInDepth,
@@ -58,6 +57,7 @@ from neurones.analysis.neural_ode import (
     network_roughness,
 )
 from neurones.lab.claims import band
+from neurones.lab.colors import sequential_colors
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
@@ -277,7 +277,7 @@ def _weights_figure(result: Result, config: ODEConvergenceConfig, runs: list[dic
     )
     axes = fig.subplots(1, 2)
     fine = np.linspace(0.0, 1.0, 201)
-    colors = _depth_colors(config)
+    colors = sequential_colors(config.depths)
     for ax, index, name, function in ((axes[0], 0, "V", V), (axes[1], 1, "W", W)):
         initial = function(fine)
         for c in range(COEFFICIENTS):
@@ -299,14 +299,8 @@ def _loss_figure(result: Result, config: ODEConvergenceConfig, runs: list[dict])
         f"limit too).",
     )
     ax = fig.subplots()
-    colors = _depth_colors(config)
+    colors = sequential_colors(config.depths)
     for r in runs:
         ax.plot(r["times"], r["losses"], color=colors[r["depth"]], label=f"L = {r['depth']}")
     ax.set(yscale="log", xlabel="flow time t", ylabel="mean squared error")
     ax.legend(fontsize="small")
-
-
-def _depth_colors(config: ODEConvergenceConfig) -> dict[int, tuple]:
-    cmap = colormaps["viridis"]
-    count = len(config.depths)
-    return {depth: cmap(index / max(1, count - 1) * 0.9) for index, depth in enumerate(config.depths)}

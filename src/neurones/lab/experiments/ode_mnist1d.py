@@ -200,18 +200,13 @@ def _per_seed(runs: list[dict], init: str, depth: int, key: str) -> np.ndarray:
     return np.array([r[key] for r in runs if r["init"] == init and r["depth"] == depth], dtype=np.float64)
 
 
-def _mean_and_stderr(values: np.ndarray) -> tuple[float, float]:
-    """The mean and its standard error; the error is undefined (NaN, stored as null) for a single seed."""
-    return mean_and_stderr(values) if values.size > 1 else (float(values[0]), math.nan)
-
-
 def _summary(config: OdeMnist1dConfig, runs: list[dict]) -> list[dict]:
     rows = []
     for init in INITS:
         for depth in config.depths:
             row: dict[str, Any] = {"init": init, "depth": depth, "seeds": config.seeds}
             for key in ("test_accuracy", "test_loss", "train_accuracy", "roughness", "rms_step", "roughness_at_init"):
-                row[f"mean_{key}"], row[f"stderr_{key}"] = _mean_and_stderr(_per_seed(runs, init, depth, key))
+                row[f"mean_{key}"], row[f"stderr_{key}"] = mean_and_stderr(_per_seed(runs, init, depth, key))
             rows.append(row)
     return rows
 
@@ -331,7 +326,7 @@ def _accuracy_figure(result: Result, config: OdeMnist1dConfig, runs: list[dict])
     labels = []
     for position, (init, depth) in enumerate((i, d) for i in INITS for d in config.depths):
         values = _per_seed(runs, init, depth, "test_accuracy")
-        mean, stderr = _mean_and_stderr(values)
+        mean, stderr = mean_and_stderr(values)
         ax.scatter(np.full(values.size, position), values, s=14, alpha=0.6, color=COLORS[init])
         ax.errorbar(position + 0.15, mean, yerr=0 if math.isnan(stderr) else stderr, marker="s", capsize=4,
                     color=COLORS[init])

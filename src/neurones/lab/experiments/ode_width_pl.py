@@ -59,11 +59,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.ticker import NullFormatter
 
 from neurones.analysis.neural_ode import features_at_zero_V
 from neurones.lab.claims import at_least, at_most
+from neurones.lab.colors import sequential_colors
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
@@ -309,12 +309,6 @@ def _loss_figure(result: Result, config: ODEWidthPLConfig, summary: list[dict], 
     ax.legend()
 
 
-def _width_colors(config: ODEWidthPLConfig) -> dict[int, tuple]:
-    cmap = colormaps["viridis"]
-    qs = list(dict.fromkeys(widths(config)))
-    return {q: cmap(index / max(1, len(qs) - 1) * 0.9) for index, q in enumerate(qs)}
-
-
 def _curves_figure(result: Result, config: ODEWidthPLConfig, runs: list[dict]) -> None:
     floor = pl_floor(config.flow_time)
     fig = result.figure(
@@ -323,7 +317,7 @@ def _curves_figure(result: Result, config: ODEWidthPLConfig, runs: list[dict]) -
         f"2·e^(−μ* t) of the PL floor μ* = {floor:.3g}; the over-parameterized widths fall at least as fast.",
     )
     ax = fig.subplots()
-    colors = _width_colors(config)
+    colors = sequential_colors(widths(config))
     for r in runs:
         ax.plot(r["times"], r["losses"], color=colors[r["width"]], linewidth=1,
                 label=f"q = {r['width']}" if r["draw"] == 0 else None)
@@ -354,7 +348,7 @@ def _pl_figure(result: Result, config: ODEWidthPLConfig, summary: list[dict], ru
     _ratio_axis(left, config)
     left.set(yscale="log", ylabel="min_t μ_t")
     left.legend(fontsize="small")
-    colors = _width_colors(config)
+    colors = sequential_colors(widths(config))
     for r in runs:
         kept = r["losses"] >= RESOLVED_LOSS
         right.plot(r["times"][kept], r["pl_ratios"][kept], color=colors[r["width"]], linewidth=1,
