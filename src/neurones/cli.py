@@ -267,8 +267,8 @@ def bench(ctx: typer.Context) -> None:
     raise typer.Exit(run_benchmarks(ctx.args))
 
 
-def _print_start(name: str) -> None:
-    typer.echo(f"{name}: started", err=True)
+def _print_start(name: str, state: str) -> None:
+    typer.echo(f"{name}: {state}", err=True)
 
 
 def _print_run(run: Run, *, err: bool = False) -> None:

@@ -39,8 +39,13 @@ def describe_environment() -> dict[str, Any]:
         "processor": _processor_name(),
         "cpus": os.cpu_count(),
         "hostname": platform.node(),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else "",
+        "command": command_line(),
     }
+
+
+def command_line() -> str:
+    """How this process was started (``neurones report --scale quick``), without the interpreter's path."""
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else ""
 
 
 def git_commit() -> str | None:

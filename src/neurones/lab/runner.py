@@ -44,7 +44,7 @@ import neurones
 from neurones.errors import LabError, OutputError
 from neurones.lab.claims import Claim
 from neurones.lab.config import at_scale, config_to_dict, with_overrides
-from neurones.lab.environment import describe_environment
+from neurones.lab.environment import command_line, describe_environment
 from neurones.lab.execution import Executor, ProcessExecutor, SerialExecutor, executing, one_blas_thread
 from neurones.lab.point_store import POINTS_DIR, PointStore, storing_points
 from neurones.lab.registry import Experiment, get_experiment
@@ -215,7 +215,8 @@ def write_run(directory: Path, request: RunRequest, output: RunOutput) -> Run:
         "figures": [f"{FIGURES_DIR}/{name}.png" for name, _, _ in output.figures],
         "version": neurones.__version__,
         "elapsed_s": round(output.elapsed_s, 3),
-        "environment": output.environment,
+        # Where the work ran (a worker, maybe on another machine), but the command of the process that asked for it.
+        "environment": {**output.environment, "command": command_line()},
     }
     record = {key: record[key] for key in RESULT_KEYS}
     for name, data, _ in output.figures:

@@ -25,21 +25,9 @@ def ensure_directory(path: Path) -> Path:
     return path
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically (:func:`neurones.atomic_file.atomic_write`), creating its
-    directory; a failure to write is an :class:`OutputError` naming the file."""
-    path = Path(path)
-    ensure_directory(path.parent)
-    try:
-        with atomic_write(path) as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return path
-
-
 def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically, creating its directory; a failure is an :class:`OutputError`."""
+    """Write ``data`` to ``path`` atomically (:func:`neurones.atomic_file.atomic_write`), creating its directory;
+    a failure to write is an :class:`OutputError` naming the file."""
     path = Path(path)
     ensure_directory(path.parent)
     try:
@@ -48,6 +36,11 @@ def write_bytes_atomic(path: Path, data: bytes) -> Path:
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically, as :func:`write_bytes_atomic`."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def json_text(data: Any) -> str:

@@ -59,25 +59,29 @@ def collect_runs(
     fresh: bool = False,
     runs_root: Path | str = RUNS_ROOT,
     on_run: Callable[[Run], None] | None = None,
-    on_start: Callable[[str], None] | None = None,
+    on_start: Callable[[str, str], None] | None = None,
 ) -> ReportRuns:
     """Run every registered experiment (or those in ``only``) at ``scale`` into ``out`` (default: a new directory
     under ``runs/report/``), reusing stored runs under ``runs_root`` unless ``fresh``. ``on_run`` is told about
     each finished run (the command line prints a line per experiment) as it finishes, ``on_start`` of each
-    experiment's name as it starts (or, on several workers, as it is queued)."""
+    experiment's name and ``"started"`` as it starts here, or ``"queued"`` as it is handed to the workers."""
     names = [get_experiment(name).name for name in only] if only else [e.name for e in experiments()]
     requests = [prepare_run(name, scale, seed=seed) for name in names]
     directory = claim_directory(out) if out is not None else new_run_directory("report", runs_root)
     executor = executor or SerialExecutor()
 
     finished: dict[str, Run] = {}
+
+    def finish(run: Run) -> None:
+        finished[run.name] = run
+        if on_run is not None:
+            on_run(run)
+
     pending: list[tuple[RunRequest, Path]] = []
     for request in requests:
         reused = None if fresh else _reuse(request, directory, runs_root)
         if reused is not None:
-            finished[request.experiment] = reused
-            if on_run is not None:
-                on_run(reused)
+            finish(reused)
             continue
         run_directory = start_run(request, directory / request.experiment)
         if not fresh:
@@ -85,16 +89,11 @@ def collect_runs(
                 PointStore(run_directory / POINTS_DIR).seed_from(points)
         pending.append((request, run_directory))
 
-    def finish(run: Run) -> None:
-        finished[run.name] = run
-        if on_run is not None:
-            on_run(run)
-
     if executor.workers > 1 and len(pending) > 1:
         tasks = [(request, run_directory / POINTS_DIR) for request, run_directory in pending]
         for request, _ in pending:
             if on_start is not None:
-                on_start(request.experiment)
+                on_start(request.experiment, "queued")
         with progress(total=len(tasks), desc=f"report: {len(tasks)} experiments on {executor.describe()}") as bar:
             for index, output in executor.run(_experiment_task, tasks):
                 finish(write_run(pending[index][1], pending[index][0], output))
@@ -102,7 +101,7 @@ def collect_runs(
     else:
         for request, run_directory in pending:
             if on_start is not None:
-                on_start(request.experiment)
+                on_start(request.experiment, "started")
             finish(complete_run(run_directory, request, executor))
     return ReportRuns(directory, [finished[name] for name in names])
 

@@ -33,7 +33,7 @@ from neurones.lab.bibliography import Reference, cited_references, split_citatio
 from neurones.lab.progress import duration
 from neurones.lab.registry import get_experiment
 from neurones.lab.result import SKIPPED_TABLE, skip_reason
-from neurones.lab.runner import Run
+from neurones.lab.runner import FIGURE_DPI, Run
 from neurones.report.numbers import format_margin, format_measurement, format_number, summary_line
 
 SHOWN_TABLE_ROWS = 50
@@ -145,7 +145,13 @@ def _experiment_view(run: Run) -> ExperimentView:
         rows.append(ClaimRow(claim, run, reference, where))
     view = ExperimentView(run, _title(run.name), rows, skip_reason(record["tables"]))
     for relative in record["figures"]:
-        view.figures.append({"uri": _png_data_uri(run, relative), "caption": run.captions.get(relative, "")})
+        data = _read_figure(run, relative)
+        view.figures.append({
+            "uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+            "caption": run.captions.get(relative, ""),
+            # Figures are rendered at FIGURE_DPI for sharp zooming and shown at their size at 100 dpi.
+            "width": round(int.from_bytes(data[16:20], "big") * 100 / FIGURE_DPI),
+        })
     for name, records in record["tables"].items():
         if name == SKIPPED_TABLE:
             continue
@@ -227,9 +233,11 @@ def _csv_value(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _png_data_uri(run: Run, relative: str) -> str:
+def _read_figure(run: Run, relative: str) -> bytes:
     try:
         data = (run.directory / relative).read_bytes()
     except OSError as exc:
         raise LabError(f"cannot read figure {run.directory / relative}: {exc.strerror or exc}") from exc
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    if not data.startswith(b"\x89PNG\r\n\x1a\n") or len(data) < 24:
+        raise LabError(f"figure {run.directory / relative} is not a PNG file")
+    return data

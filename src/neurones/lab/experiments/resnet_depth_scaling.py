@@ -39,6 +39,8 @@ from neurones.nn.scaled_resnet import ScaledResNet
 
 SOURCE = "shen-vin-2023"
 BLOCKS = ("res-1", "res-2", "res-3")
+HIDDEN_GROWTH = r"$\mathbb{E}\|h_L - h_0\|^2/\|h_0\|^2$"
+LEMMA_1_BAND = r"$(1 + \alpha^2/2)^L - 1$ and $(1 + \alpha^2)^L - 1$"
 
 
 @scales(
@@ -164,14 +166,16 @@ def _hypothesis_claims(result: Result, config: DepthScalingConfig, rng: np.rando
         result.claim(band(
             f"004.hyp2[{block}]",
             f"{block} ({activation}, entries of √d·W of unit variance): Hypothesis 2, "
-            f"½ ≤ E‖g(h, θ)‖²/‖h‖² ≤ 1 (Proposition 1).",
+            r"$\tfrac12 \le \mathbb{E}\|g(h, \theta)\|^2/\|h\|^2 \le 1$ (Proposition 1).",
             f"{SOURCE}, §2.1, Hypothèse 2 and Proposition 1",
             low=0.5, high=1.0, measured=measured, stderr=stderr,
         ))
         measured, stderr = mean_and_stderr(backward)
         result.claim(band(
             f"004.hyp4[{block}]",
-            f"{block}: Hypothesis 4, ½ ≤ E‖∂g/∂h · q‖²/‖q‖² ≤ 1 for a random direction q (Proposition 4).",
+            f"{block}: Hypothesis 4, "
+            r"$\tfrac12 \le \mathbb{E}\|\tfrac{\partial g}{\partial h} q\|^2/\|q\|^2 \le 1$"
+            " for a random direction $q$ (Proposition 4).",
             f"{SOURCE}, §2.3, Hypothèse 4 and Proposition 4",
             low=0.5, high=1.0, measured=measured, stderr=stderr,
         ))
@@ -184,17 +188,17 @@ def _lemma1_claims(result: Result, config: DepthScalingConfig, measurements: lis
         if m["block"] == "res-3":
             result.claim(equality(
                 f"004.lemma1.res3-exact[beta={m['beta']:g},L={m['depth']}]",
-                f"res-3, β = {m['beta']:g}, L = {m['depth']} (α = {m['alpha']:.4g}): "
-                f"E‖h_L − h_0‖²/‖h_0‖² = (1 + α²/2)^L − 1 exactly (Lemma 1's lower bound is attained for "
-                f"symmetric V, W and no bias); at β = ½ it tends to e^(1/2) − 1 ≈ 0.6487.",
+                f"res-3, $\\beta = {m['beta']:g}$, $L = {m['depth']}$ ($\\alpha = {m['alpha']:.4g}$): "
+                + HIDDEN_GROWTH + r" $= (1 + \alpha^2/2)^L - 1$ exactly (Lemma 1's lower bound is attained for "
+                r"symmetric $V$, $W$ and no bias); at $\beta = \tfrac12$ it tends to $e^{1/2} - 1 \approx 0.6487$.",
                 f"{SOURCE}, Lemme 1",
                 predicted=m["lemma1_low"], measured=mean, stderr=stderr, tol=0.0,
             ))
         elif m["depth"] == deepest:
             result.claim(band(
                 f"004.lemma1.bounds[{m['block']},beta={m['beta']:g}]",
-                f"{m['block']}, β = {m['beta']:g}, L = {m['depth']}: E‖h_L − h_0‖²/‖h_0‖² lies between "
-                f"(1 + α²/2)^L − 1 and (1 + α²)^L − 1 (Lemma 1).",
+                f"{m['block']}, $\\beta = {m['beta']:g}$, $L = {m['depth']}$: " + HIDDEN_GROWTH
+                + " lies between " + LEMMA_1_BAND + " (Lemma 1).",
                 f"{SOURCE}, Lemme 1",
                 low=m["lemma1_low"], high=m["lemma1_high"], measured=mean, stderr=stderr,
             ))
@@ -208,8 +212,9 @@ def _proposition6_claims(result: Result, config: DepthScalingConfig, measurement
         mean, stderr = mean_and_stderr(m["grad_sq_per_draw"])
         result.claim(band(
             f"004.prop6[{m['block']},beta={m['beta']:g}]",
-            f"{m['block']}, β = {m['beta']:g}, L = {m['depth']}: E‖p_0 − p_L‖²/‖p_L‖² lies between "
-            f"(1 + α²/2)^L − 1 and (1 + α²)^L − 1 (Proposition 6; tighter than Corollary 2(iii)'s e⁴ − 1).",
+            f"{m['block']}, $\\beta = {m['beta']:g}$, $L = {m['depth']}$: "
+            r"$\mathbb{E}\|p_0 - p_L\|^2/\|p_L\|^2$ lies between " + LEMMA_1_BAND
+            + r" (Proposition 6; tighter than Corollary 2(iii)'s $e^4 - 1$).",
             f"{SOURCE}, Proposition 6",
             low=m["lemma1_low"], high=m["lemma1_high"], measured=mean, stderr=stderr,
         ))
