@@ -273,7 +273,7 @@ def _print_start(name: str, state: str) -> None:
 
 def _print_run(run: Run, *, err: bool = False) -> None:
     from neurones.lab.result import skip_reason
-    from neurones.report.numbers import format_measurement, summary_line
+    from neurones.report.numbers import format_measurement, format_prediction, summary_line
 
     claims = run.record["claims"]
     held = sum(1 for claim in claims if claim["holds"])
@@ -289,7 +289,8 @@ def _print_run(run: Run, *, err: bool = False) -> None:
     for claim in claims:
         verdict = "PASS" if claim["holds"] else "FAIL"
         measured = format_measurement(claim["measured"], claim["stderr"])
-        typer.echo(f"  {verdict}  {claim['id']}  predicted {claim['prediction']}, measured {measured}", err=err)
+        prediction = format_prediction(claim)
+        typer.echo(f"  {verdict}  {claim['id']}  predicted {prediction}, measured {measured}", err=err)
 
 
 def _print_run_to_stderr(run: Run) -> None:

@@ -123,7 +123,7 @@ def test_record_has_exactly_the_schema_keys_and_plain_types():
         "measured": 40.26,
         "stderr": 0.01,
         "holds": True,
-        "rule": "equality",
+        "rule": {"kind": "equality", "predicted": 40.25, "tol": 0.0},
         "margin": pytest.approx(1 / 3),
         "notes": "",
     }

@@ -96,7 +96,7 @@ def _fake_run(tmp_path: Path, holds: bool, statement: str, notes: str = "", rows
                 "measured": None,
                 "stderr": None,
                 "holds": holds,
-                "rule": "band",
+                "rule": {"kind": "band", "low": None, "high": 1.0},
                 "margin": None,
                 "notes": notes,
             }

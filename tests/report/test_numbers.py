@@ -2,7 +2,13 @@
 
 import pytest
 
-from neurones.report.numbers import format_margin, format_measurement, format_number, summary_line
+from neurones.report.numbers import (
+    format_margin,
+    format_measurement,
+    format_number,
+    format_prediction,
+    summary_line,
+)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -43,11 +49,24 @@ def test_format_measurement(measured, stderr, text):
 
 
 def test_format_margin_and_summary():
-    assert format_margin({"rule": "equality", "margin": 0.4213}) == "0.4213"
-    assert format_margin({"rule": "band", "margin": 0.0}) == "inside"
-    assert format_margin({"rule": "band", "margin": 4.5}) == "4.5 se out"
-    assert format_margin({"rule": "band", "margin": None, "measured": None, "stderr": None}) == "n/a"
-    exact_miss = {"rule": "band", "margin": None, "measured": 1.3, "stderr": 0.0, "holds": False}
+    assert format_margin({"rule": {"kind": "equality"}, "margin": 0.4213}) == "0.4213"
+    assert format_margin({"rule": {"kind": "band"}, "margin": 0.0}) == "inside"
+    assert format_margin({"rule": {"kind": "band"}, "margin": 4.5}) == "4.5 se out"
+    assert format_margin({"rule": {"kind": "band"}, "margin": None, "measured": None, "stderr": None}) == "n/a"
+    exact_miss = {"rule": {"kind": "band"}, "margin": None, "measured": 1.3, "stderr": 0.0, "holds": False}
     assert format_margin(exact_miss) == "∞ (exact value)"
     assert summary_line(1, 1) == "1 claim, 1 hold, 0 fail"
     assert summary_line(3, 1, 2) == "3 claims, 1 hold, 2 fail, 2 skipped"
+
+
+def test_format_prediction_from_the_rule_at_full_precision():
+    def claim(**rule):
+        return {"prediction": "stored text", "rule": rule}
+
+    assert format_prediction(claim(kind="equality", predicted=0.601807, tol=0.0)) == "= 0.6018"
+    assert format_prediction(claim(kind="equality", predicted=0.6487, tol=0.05)) == "= 0.6487 ± tol 0.05"
+    assert format_prediction(claim(kind="band", low=5.58325, high=34.5271)) == "∈ [5.583, 34.53]"
+    assert format_prediction(claim(kind="band", low=None, high=1e-5)) == "≤ 1×10⁻⁵"
+    assert format_prediction(claim(kind="band", low=100.0, high=None)) == "≥ 100"
+    assert format_prediction(claim(kind="band", low=None, high=None)) == "any value"
+    assert format_prediction({"prediction": "= 3 (an older run)"}) == "= 3 (an older run)"

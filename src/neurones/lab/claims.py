@@ -32,7 +32,8 @@ SIGMAS = 3.0
 class Claim:
     """One verdict. ``prediction`` is human-readable ("= 40.25", "= 0.6487 ± tol 0.05", "∈ [0.5, 2]", "≤ 1");
     ``source`` cites a work of :mod:`neurones.lab.bibliography` by key (``"shen-vin-2023, Lemme 1"``); ``rule`` is
-    ``"equality"`` or ``"band"`` and ``margin`` the distance under that rule (module docstring)."""
+    ``"equality"`` or ``"band"``, ``limits`` its numbers at full precision — (predicted, tol) or (low, high) —
+    and ``margin`` the distance under that rule (module docstring)."""
 
     id: str
     statement: str
@@ -42,6 +43,7 @@ class Claim:
     stderr: float
     holds: bool
     rule: str = "equality"
+    limits: tuple[float, float] = (math.nan, math.nan)
     margin: float = math.nan
     notes: str = ""
 
@@ -55,10 +57,17 @@ class Claim:
             "measured": _finite_or_none(self.measured),
             "stderr": _finite_or_none(self.stderr),
             "holds": self.holds,
-            "rule": self.rule,
+            "rule": self.rule_record(),
             "margin": _finite_or_none(self.margin),
             "notes": self.notes,
         }
+
+
+    def rule_record(self) -> dict:
+        """``{"kind": "equality", "predicted", "tol"}`` or ``{"kind": "band", "low", "high"}`` (an infinite bound,
+        that is no bound on that side, is ``None``)."""
+        names = ("predicted", "tol") if self.rule == "equality" else ("low", "high")
+        return {"kind": self.rule, **{name: _finite_or_none(value) for name, value in zip(names, self.limits)}}
 
 
 # The parameter ``id`` shadows the builtin on purpose: it is the name of the field in results.json.
@@ -83,8 +92,8 @@ def equality(
     allowance = SIGMAS * stderr + tol
     holds = problem is None and abs(measured - predicted) <= allowance
     margin = math.nan if problem is not None else _ratio(abs(measured - predicted), allowance)
-    return Claim(id, _with_note(statement, problem), source, prediction, measured, stderr, holds, "equality", margin,
-                 notes)
+    return Claim(id, _with_note(statement, problem), source, prediction, measured, stderr, holds, "equality",
+                 (predicted, tol), margin, notes)
 
 
 def band(
@@ -109,7 +118,7 @@ def band(
     holds = problem is None and low - slack <= measured <= high + slack
     margin = math.nan if problem is not None else _ratio(max(low - measured, measured - high, 0.0), stderr)
     return Claim(id, _with_note(statement, problem), source, _band_text(low, high), measured, stderr, holds, "band",
-                 margin, notes)
+                 (low, high), margin, notes)
 
 
 def at_most(

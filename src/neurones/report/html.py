@@ -34,7 +34,13 @@ from neurones.lab.progress import duration
 from neurones.lab.registry import get_experiment
 from neurones.lab.result import SKIPPED_TABLE, skip_reason
 from neurones.lab.runner import FIGURE_DPI, Run
-from neurones.report.numbers import format_margin, format_measurement, format_number, summary_line
+from neurones.report.numbers import (
+    format_margin,
+    format_measurement,
+    format_number,
+    format_prediction,
+    summary_line,
+)  # fmt: skip
 
 SHOWN_TABLE_ROWS = 50
 """Rows of a table shown in the page; the CSV download beside it always holds all of them."""
@@ -93,7 +99,7 @@ def render_report(runs: Sequence[Run], title: str = "neurones — laboratory rep
         views=views,
         rows=ordered,
         failing=[row for row in ordered if not row.record["holds"]],
-        by_source=_summary_by_source(rows, references),
+        by_source=_summary_by_source(views, references),
         references=references,
         environment=_environment(runs),
     )
@@ -116,6 +122,7 @@ def _environment_for_templates() -> jinja2.Environment:
         math=render_math,
         measurement=lambda record: format_measurement(record["measured"], record["stderr"]),
         margin=format_margin,
+        prediction=format_prediction,
         number=format_number,
         cell=_cell,
         duration=duration,
@@ -169,13 +176,19 @@ def _experiment_view(run: Run) -> ExperimentView:
     return view
 
 
-def _summary_by_source(rows: list[ClaimRow], references: list[Reference]) -> list[dict[str, Any]]:
+def _summary_by_source(views: list[ExperimentView], references: list[Reference]) -> list[dict[str, Any]]:
+    """Claims, holding, failing per cited work, and the skipped experiments that would have cited it."""
     counts: dict[str, Counter] = {}
-    for row in rows:
-        counts.setdefault(row.source_key, Counter())[row.verdict] += 1
+    for view in views:
+        for row in view.rows:
+            counts.setdefault(row.source_key, Counter())[row.verdict] += 1
+        if view.skipped:
+            reference, _ = split_citation(_source(view.run))
+            counts.setdefault(reference.key if reference else "other", Counter())["skipped"] += 1
     labels = {reference.key: reference.label for reference in references} | {"other": "other sources"}
     return [
-        {"key": key, "label": labels[key], "claims": sum(c.values()), "hold": c["pass"], "fail": c["fail"]}
+        {"key": key, "label": labels[key], "claims": c["pass"] + c["fail"], "hold": c["pass"], "fail": c["fail"],
+         "skipped": c["skipped"]}
         for key, c in counts.items()
     ]
 

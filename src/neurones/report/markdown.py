@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from neurones.lab.bibliography import split_citation
 from neurones.lab.result import skip_reason
 from neurones.lab.runner import Run
-from neurones.report.numbers import format_margin, format_measurement, summary_line
+from neurones.report.numbers import format_margin, format_measurement, format_prediction, summary_line
 
 
 def render_markdown(runs: Sequence[Run]) -> str:
@@ -36,7 +36,7 @@ def render_markdown(runs: Sequence[Run]) -> str:
             f"`{claim['id']}`",
             run.name,
             source,
-            claim["prediction"],
+            format_prediction(claim),
             format_measurement(claim["measured"], claim["stderr"]),
             format_margin(claim),
         ]

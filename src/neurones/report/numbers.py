@@ -48,6 +48,25 @@ def format_measurement(measured: float | None, stderr: float | None) -> str:
     return text if exponent == 0 else f"({text})×10{str(exponent).translate(SUPERSCRIPTS)}"
 
 
+def format_prediction(claim: dict) -> str:
+    """The prediction of a claim record in the format of :func:`format_number` (``= 0.6018``, ``∈ [5.583, 34.53]``,
+    ``≥ 100``), from its rule's numbers; the stored text where a record has none."""
+    rule = claim.get("rule")
+    if not isinstance(rule, dict):
+        return claim.get("prediction", "")
+    if rule["kind"] == "equality":
+        tol = rule.get("tol")
+        return f"= {format_number(rule['predicted'])}" + (f" ± tol {format_number(tol)}" if tol else "")
+    low, high = rule.get("low"), rule.get("high")
+    if low is None and high is None:
+        return "any value"
+    if low is None:
+        return f"≤ {format_number(high)}"
+    if high is None:
+        return f"≥ {format_number(low)}"
+    return f"∈ [{format_number(low)}, {format_number(high)}]"
+
+
 def format_margin(claim: dict) -> str:
     """The claim's margin under its rule: for an equality ``|m − p| / (3·stderr + tol)`` (the claim holds up to 1),
     for a band the distance outside it in standard errors (``inside`` when within the band itself); an exact
@@ -56,7 +75,7 @@ def format_margin(claim: dict) -> str:
     if margin is None:
         exact_miss = claim.get("measured") is not None and claim.get("stderr") == 0 and not claim.get("holds")
         return "∞ (exact value)" if exact_miss else "n/a"
-    if claim.get("rule") == "band":
+    if _kind(claim) == "band":
         return "inside" if margin == 0 else f"{format_number(margin)} se out"
     return format_number(margin)
 
@@ -64,6 +83,11 @@ def format_margin(claim: dict) -> str:
 def summary_line(total: int, holding: int, skipped: int = 0) -> str:
     text = f"{total} claim{'s' if total != 1 else ''}, {holding} hold, {total - holding} fail"
     return text + (f", {skipped} skipped" if skipped else "")
+
+
+def _kind(claim: dict) -> str | None:
+    rule = claim.get("rule")
+    return rule.get("kind") if isinstance(rule, dict) else rule
 
 
 def _exponent(value: float) -> int:

@@ -130,6 +130,9 @@ def test_no_folder_at_all_is_a_clean_skip(monkeypatch, tmp_path):
     page = render_report([run])
     assert "0 claims, 0 hold, 0 fail, 1 skipped" in page
     assert "<strong>Skipped</strong> (no claims): CIFAR-10 folder not given" in page
+    by_source = page.split('id="summary-by-source"')[1].split("</table>")[0]
+    cells = re.findall(r'<td class="count[^"]*">(\d+)</td>', by_source)
+    assert "Marion 2024" in by_source and cells == ["0", "0", "0", "1"]  # no claims, one skipped experiment
 
 
 def test_data_dir_comes_from_the_environment(monkeypatch, tmp_path):
