@@ -139,6 +139,22 @@ def gelu_times_derivative(g: np.ndarray, x: np.ndarray, cdf: np.ndarray, in_plac
     return np.multiply(g, gelu_slope(x, cdf), out=g if in_place else None)
 
 
+def sigmoid_forward(x: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, tuple]:
+    """(σ(x), (y,)): σ′ = y (1 − y) is read from the output."""
+    y = _logistic(x)
+    if in_place:
+        x[...] = y
+        y = x
+    return y, (y,)
+
+
+def sigmoid_times_derivative(g: np.ndarray, y: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """g ⊙ y (1 − y)."""
+    slope = np.subtract(1, y, out=np.empty_like(y))
+    np.multiply(slope, y, out=slope)
+    return np.multiply(g, slope, out=g if in_place else slope)
+
+
 def identity_forward(x: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, tuple]:
     return x if in_place else x.copy(), ()
 
@@ -159,6 +175,7 @@ KERNELS = {
     "relu": Kernel(relu_forward, relu_times_derivative),
     "leaky_relu": Kernel(leaky_relu_forward, leaky_relu_times_derivative),
     "tanh": Kernel(tanh_forward, tanh_times_derivative),
+    "sigmoid": Kernel(sigmoid_forward, sigmoid_times_derivative),
     "gelu": Kernel(gelu_forward, gelu_times_derivative),
     "identity": Kernel(identity_forward, identity_times_derivative),
 }
