@@ -20,6 +20,7 @@ def reference(h, V, W, alpha, activation, slope):
         "relu": np.maximum(u, 0),
         "leaky_relu": np.where(u > 0, u, slope * u),
         "tanh": np.tanh(u),
+        "sigmoid": 1 / (1 + np.exp(-u)),
         "gelu": u * 0.5 * (1 + erf(u / np.sqrt(2))),
         "identity": u,
     }[activation]
@@ -106,6 +107,7 @@ def test_gradients_equal_those_of_the_unfused_chain_of_activation_nodes(rng, act
         "relu": nr.functional.relu,
         "leaky_relu": lambda u: nr.functional.leaky_relu(u, slope),
         "tanh": nr.functional.tanh,
+        "sigmoid": nr.functional.sigmoid,
         "gelu": nr.functional.gelu,
         "identity": lambda u: u,
     }

@@ -11,7 +11,7 @@ activation, the scaling, the sum); fused, it costs one, and the backward is four
 For ``res-1`` there is no inner matrix (u = h, so ∂L/∂h = g + δ). With an inner matrix the block may be
 rectangular, V ∈ R^{q×m} and W ∈ R^{m×q} (the two-layer-perceptron residuals of the neural-ODE papers).
 Supported σ: ``relu`` (σ′(0) = 0), ``leaky_relu`` (slope ``negative_slope`` for u < 0, 1 for u > 0, and
-``negative_slope`` at 0 as in PyTorch), ``tanh``, ``gelu`` (u Φ(u), σ′(u) = Φ(u) + u φ(u), smooth) and
+``negative_slope`` at 0 as in PyTorch), ``tanh``, ``sigmoid``, ``gelu`` (u Φ(u), σ′(u) = Φ(u) + u φ(u), smooth) and
 ``identity``: the block runs the same σ and σ′ as the activation nodes (``ops.activations.KERNELS``).
 """
 
