@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from neurones.analysis.meanfield import (
-    activation_pair, fixed_point, gaussian_expectation, gradient_factor, variance_iterates, variance_map,
+    activation_pair,
+    finite_width_allowance,
+    fixed_point,
+    gaussian_expectation,
+    gradient_factor,
+    variance_iterates,
+    variance_map,
 )  # fmt: skip
 
 
@@ -47,3 +53,16 @@ def test_sigmoid_slope_and_fixed_point():
 def test_unknown_activation():
     with pytest.raises(ValueError, match="activation must be one of"):
         variance_map("softsign", 1.0)
+
+
+def test_finite_width_allowance():
+    # A linear map has no curvature: no first-order finite-width bias at all.
+    assert finite_width_allowance("identity", variance_iterates("identity", 1.0, [1.0] * 10), 64) == pytest.approx(
+        0.0, abs=1e-6
+    )
+    # tanh near 0: V″ ≈ −4, so each layer contributes 4 q/n.
+    q = 1e-3
+    iterates = variance_iterates("tanh", q, [1.0])
+    assert finite_width_allowance("tanh", iterates, 256) == pytest.approx(4 * q / 256, rel=0.02)
+    wide = finite_width_allowance("tanh", variance_iterates("tanh", 1.0, [1.0] * 49), 1024)
+    assert finite_width_allowance("tanh", variance_iterates("tanh", 1.0, [1.0] * 49), 256) == pytest.approx(4 * wide)
