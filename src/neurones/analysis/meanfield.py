@@ -115,3 +115,55 @@ def finite_width_allowance(name: str, iterates, width: int, gains=None, negative
                      + variance_map(name, q - h, c, negative_slope)) / h**2  # fmt: skip
         total += abs(curvature) * q * q / (width * variance_map(name, q, c, negative_slope))
     return total
+
+
+def skip_gradient_ratio(name: str, depth: int, c: float = 1.0, grid_points: int = 3001,
+                        half_width: float = 12.0) -> float:
+    r"""E‖p_0‖²/E‖p_L‖² in the wide limit of seed 000's residual network h_i = φ(W_i h_{i−1} + h_{i−2})
+    (h_1 = φ(W_1 h_0), h_0 ~ N(0, I), Var w = c/n, loss ⟨u, h_L⟩ with u ~ N(0, I)).
+
+    Forward, per unit, a_i = G_i + h_{i−2} with G_i ~ N(0, c·E h_{i−1}²) independent of h_{i−2}: the law of a_i
+    is that of h_{i−2} convolved with a Gaussian — not a Gaussian, since h_{i−2} = φ(a_{i−2}) — and is carried on
+    a grid of ``grid_points`` over [−half_width, half_width]. Backward, g_i = φ′(a_i) ⊙ p_i and
+    p_{i−1} = W_iᵀ g_i + g_{i+1}, so with P_i = E p_i² and S_i = E φ′(a_i)² (backward weights independent of the
+    forward ones, as in :func:`gradient_factor`) P_{i−1} = c S_i P_i + S_{i+1} P_{i+1}."""
+    phi, phi_prime = activation_pair(name)
+    phi_v, phi_prime_v = np.vectorize(phi), np.vectorize(phi_prime)
+    grid = np.linspace(-half_width, half_width, grid_points)
+
+    def gaussian_law(variance: float) -> np.ndarray:
+        weights = np.exp(-0.5 * grid**2 / variance)
+        return weights / weights.sum()
+
+    def plus_gaussian(values: np.ndarray, weights: np.ndarray, variance: float) -> np.ndarray:
+        """Weights on the grid of the law of (a value drawn from ``values`` with ``weights``) + N(0, variance)."""
+        kernel = np.exp(-0.5 * (grid[:, None] - values[None, :]) ** 2 / variance)
+        density = kernel @ (weights / kernel.sum(axis=0))
+        return density / density.sum()
+
+    # laws[i] = weights of a_i on the grid (i = 1..L); h_0 is N(0, 1) itself.
+    h_values = {0: grid}
+    h_weights = {0: gaussian_law(1.0)}
+    second_moment = {0: float(h_weights[0] @ grid**2)}
+    slopes = {}
+    for i in range(1, depth + 1):
+        variance = c * second_moment[i - 1]
+        if i == 1:
+            law = gaussian_law(variance)
+        else:
+            law = plus_gaussian(h_values[i - 2], h_weights[i - 2], variance)
+        outputs = phi_v(grid)
+        h_values[i], h_weights[i] = outputs, law
+        second_moment[i] = float(law @ outputs**2)
+        slopes[i] = float(law @ phi_prime_v(grid) ** 2)
+    P = {depth: 1.0, depth + 1: 0.0}
+    slopes[depth + 1] = 0.0
+    for i in range(depth, 0, -1):
+        P[i - 1] = c * slopes[i] * P[i] + slopes[i + 1] * P[i + 1]
+    return P[0] / P[depth]
+
+
+def finite_width_decades(layers: int, width: int) -> float:
+    """The finite-width allowance, in decades, on a variance ratio over ``layers`` layers of width n: a relative
+    error of 2/n per layer (the relative variance of a layer's empirical second moment over n Gaussian units)."""
+    return layers * math.log10(1 + 2 / width)
