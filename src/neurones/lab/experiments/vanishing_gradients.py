@@ -171,7 +171,8 @@ def run(config: VanishingConfig, rng: np.random.Generator) -> Result:
         f"limit $P_{{i-1}} = S_i P_i + S_{{i+1}} P_{{i+1}}$ with $S_i = \\mathbb{{E}}\\,\\sigma'(a_i)^2$ along the "
         f"(non-Gaussian) laws of the $a_i$, and "
         f"$\\log_{{10}} \\mathbb{{E}}\\|p_0\\|^2/\\mathbb{{E}}\\|p_{{{L}}}\\|^2 = {predicted:.3g}$: "
-        f"the skip connections attenuate the vanishing (against {sum_plain:.3g} decades without them) but do not stop it, since every path still crosses σ′ ≤ ¼. Tol {tol:.2g} decade as above.",
+        f"the skip connections attenuate the vanishing (against {sum_plain:.3g} decades without them) but do not "
+        f"stop it, since every path still crosses σ′ ≤ ¼. Tol {tol:.2g} decade as above.",
         SOURCE_000,
         predicted=predicted, measured=measured, stderr=stderr, tol=tol,
     ))
