@@ -82,6 +82,7 @@ def expected_claim_ids(config: rds.DepthScalingConfig) -> set[str]:
             if block == "res-3":
                 ids |= {f"004.lemma1.res3-exact[beta={beta:g},L={depth}]" for depth in config.depths}
             else:
+                ids |= {f"004.lemma1.exact[{block},beta={beta:g},L={depth}]" for depth in config.depths}
                 ids.add(f"004.lemma1.bounds[{block},beta={beta:g}]")
         if 1.0 in config.betas and len(config.depths) >= 3:
             ids.add(f"004.cor1.identity[{block}]")
@@ -96,7 +97,8 @@ def test_smoke_run(smoke):
     config = at_scale(rds.DepthScalingConfig, "smoke")
     record = check_run_directory(smoke, FIGURES)
     claims = {c["id"]: c for c in record["claims"]}
-    assert len(claims) == len(record["claims"]) == 3 * 2 + 3 * 3 + 2 * 3 + 2 * 3 + 3  # hyp, prop6, lemma1, cor1
+    # hyp, prop6, lemma1 (res-3 exact, res-1/2 exact and bounds), cor1
+    assert len(claims) == len(record["claims"]) == 3 * 2 + 3 * 3 + 2 * 3 + 2 * 3 * 2 + 2 * 3 + 3
     assert set(claims) == expected_claim_ids(config)
     assert "004.cor1.explosion[res-2]" in claims and "004.lemma1.res3-exact[beta=0.25,L=16]" in claims
     for beta in config.betas:
@@ -105,8 +107,11 @@ def test_smoke_run(smoke):
             assert claims[f"004.lemma1.res3-exact[beta={beta:g},L={depth}]"]["prediction"] == f"= {low:.6g}"
         low, high = rds.lemma1_bounds(16**-beta, 16)
         assert claims[f"004.prop6[res-1,beta={beta:g}]"]["prediction"] == f"∈ [{low:.6g}, {high:.6g}]"
+        exact = rds.lemma1_exact("res-2", 16**-beta, 16)
+        assert claims[f"004.lemma1.exact[res-2,beta={beta:g},L=16]"]["rule"]["predicted"] == pytest.approx(exact)
+        assert low < exact < high  # the exact value lies between Lemma 1's bounds
     for block in config.blocks:
-        assert claims[f"004.hyp2[{block}]"]["prediction"] == "∈ [0.5, 1]"
+        assert claims[f"004.hyp2[{block}]"]["rule"]["predicted"] == (0.5 if block == "res-3" else 0.78125)
         assert 0 < claims[f"004.hyp2[{block}]"]["measured"] <= 1
     rows = record["tables"]["ratios"]
     assert [(r["block"], r["beta"], r["depth"]) for r in rows] == [
@@ -141,3 +146,13 @@ def test_same_seed_same_numbers(smoke, tmp_path):
 def test_workers_give_the_same_numbers(smoke, tmp_path):
     parallel = run_experiment("resnet-depth-scaling", "smoke", seed=0, out=tmp_path / "parallel", workers=2)
     assert claim_numbers(parallel.record) == claim_numbers(smoke.record)
+
+
+def test_exact_lemma1_values_under_this_initialization():
+    # c = (1 + 0.75²)/2 = 0.78125 for res-1/res-2; ½ for res-3, where the exact value is Lemma 1's lower bound.
+    assert rds.block_gain("res-1") == rds.block_gain("res-2") == 0.78125 and rds.block_gain("res-3") == 0.5
+    values = [rds.lemma1_exact("res-2", 1000**-beta, 1000) for beta in (0.25, 0.5, 1.0)]
+    assert values == pytest.approx([3.972e10, 1.1835, 7.816e-4], rel=1e-3)
+    for beta in (0.25, 0.5, 1.0):
+        alpha = 100**-beta
+        assert rds.lemma1_exact("res-3", alpha, 100) == pytest.approx(rds.lemma1_bounds(alpha, 100)[0], rel=1e-12)
