@@ -17,7 +17,7 @@ from neurones.optim.sgd import SGD
 from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
 
 FIGURES = ["roughness", "weight-coefficients", "training-curves", "test-accuracy"]
-CLAIMS = {"003.mnist1d-smooth", "003.mnist1d-smooth[decreases]"}
+CLAIMS = {"003.mnist1d-smooth", "003.mnist1d-smooth[rate]"}
 SMALL = om.OdeMnist1dConfig(depths=(4, 8), seeds=1, steps=1, width=12, inner_width=6, weight_std=0.5)
 
 
@@ -116,7 +116,7 @@ def test_smoke_run(smoke):
     claims = {c["id"]: c for c in record["claims"]}
     assert set(claims) == CLAIMS
     assert claims["003.mnist1d-smooth"]["prediction"] == "≥ 5"
-    assert claims["003.mnist1d-smooth[decreases]"]["prediction"] == "≤ 1"
+    assert claims["003.mnist1d-smooth[rate]"]["rule"] == {"kind": "band", "low": 0.25, "high": 1.0}  # L = 4, 8
     runs = record["tables"]["runs"]
     assert [(r["init"], r["depth"]) for r in runs] == [(i, d) for _ in range(2) for i in om.INITS for d in (4, 8)]
     assert len({r["seed"] for r in runs}) == config.seeds
@@ -127,7 +127,7 @@ def test_smoke_run(smoke):
     # The claims are ratios of the per-seed means in the runs table.
     assert claims["003.mnist1d-smooth"]["measured"] == pytest.approx(
         _means(runs, "iid", 8, "roughness") / _means(runs, "smooth", 8, "roughness"), rel=1e-12)
-    assert claims["003.mnist1d-smooth[decreases]"]["measured"] == pytest.approx(
+    assert claims["003.mnist1d-smooth[rate]"]["measured"] == pytest.approx(
         _means(runs, "smooth", 8, "roughness") / _means(runs, "smooth", 4, "roughness"), rel=1e-12)
     assert all(c["stderr"] > 0 for c in claims.values())
     summary = record["tables"]["summary"]
@@ -160,7 +160,7 @@ def test_one_seed_and_other_depths(tmp_path):
     claims = {c["id"]: c for c in run.record["claims"]}
     assert set(claims) == CLAIMS
     assert all(c["stderr"] == 0 for c in claims.values())  # the bootstrap over one seed has nothing to resample
-    assert "L = 3 to L = 12" in claims["003.mnist1d-smooth[decreases]"]["statement"]
+    assert "L = 3 to L = 12" in claims["003.mnist1d-smooth[rate]"]["statement"]
     assert "L = 12" in claims["003.mnist1d-smooth"]["statement"]
     summary = run.record["tables"]["summary"]
     assert len(summary) == 6 and all(s["stderr_test_accuracy"] is None for s in summary)
