@@ -161,3 +161,18 @@ def test_the_numbers_of_a_claim_are_keyword_only(constructor, numbers):
     # A swapped bound and measurement must not silently flip a verdict: positional numbers are refused.
     with pytest.raises(TypeError, match="positional"):
         constructor("a", "s", SOURCE, *numbers)
+
+
+def test_frequency_claims_hold_the_observed_rate_to_delta():
+    from neurones.lab.claims import frequency
+
+    held = frequency("p", "s", SOURCE, violations=3, trials=100, delta=0.05)
+    assert held.holds and held.measured == 0.03 and held.stderr == pytest.approx(math.sqrt(0.03 * 0.97 / 100))
+    assert held.prediction == "≤ 0.05" and held.rule == "band"
+    failed = frequency("p", "s", SOURCE, violations=30, trials=100, delta=0.05)
+    assert not failed.holds  # 0.30 − 3·0.046 > 0.05
+    assert frequency("p", "s", SOURCE, violations=0, trials=10, delta=0.1).holds
+    with pytest.raises(ValueError, match="need 0 ≤ violations ≤ trials"):
+        frequency("p", "s", SOURCE, violations=11, trials=10, delta=0.1)
+    with pytest.raises(ValueError, match=r"δ must lie in \(0, 1\)"):
+        frequency("p", "s", SOURCE, violations=1, trials=10, delta=1.0)

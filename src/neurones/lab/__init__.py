@@ -13,7 +13,7 @@ The functions ``sweep`` and ``progress`` are not re-exported here: the package a
 ``neurones.lab.progress`` are their modules (``from neurones.lab.sweep import sweep``).
 """
 
-from neurones.lab.claims import Claim, at_least, at_most, band, equality
+from neurones.lab.claims import Claim, at_least, at_most, band, equality, frequency
 from neurones.lab.config import SCALES, at_scale, parse_assignments, scales, with_overrides
 from neurones.lab.execution import DaskExecutor, ProcessExecutor, SerialExecutor, executing, make_executor
 from neurones.lab.registry import Experiment, experiment, experiments, get_experiment
@@ -39,6 +39,7 @@ __all__ = [
     "executing",
     "experiment",
     "experiments",
+    "frequency",
     "get_experiment",
     "grid",
     "load_run",

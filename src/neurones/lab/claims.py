@@ -135,6 +135,23 @@ def at_least(
     return band(id, statement, source, low=low, high=math.inf, measured=measured, stderr=stderr, notes=notes)
 
 
+def frequency(
+    id: str, statement: str, source: str, *, violations: int, trials: int, delta: float, notes: str = ""
+) -> Claim:
+    """The claim "an event of probability at most δ happens at most that often": over ``trials`` independent
+    trials it happened ``violations`` times. The observed frequency f = violations/trials, with its binomial
+    standard error √(f(1 − f)/trials), is held to ``f ≤ δ`` by the band rule (up to three standard errors) —
+    the rule of every high-probability statement "with probability ≥ 1 − δ"."""
+    if not (isinstance(trials, int) and trials >= 1 and isinstance(violations, int) and 0 <= violations <= trials):
+        raise ValueError(f"claim {id}: need 0 ≤ violations ≤ trials and trials ≥ 1, got {violations}/{trials}")
+    delta = _finite_number("delta", id, delta)
+    if not 0 < delta < 1:
+        raise ValueError(f"claim {id}: δ must lie in (0, 1), got {delta}")
+    observed = violations / trials
+    stderr = math.sqrt(observed * (1 - observed) / trials)
+    return at_most(id, statement, source, high=delta, measured=observed, stderr=stderr, notes=notes)
+
+
 def _ratio(distance: float, scale: float) -> float:
     """``distance / scale``, with 0/0 = 0 (an exact match under an exact rule) and d/0 = ∞."""
     if scale == 0:

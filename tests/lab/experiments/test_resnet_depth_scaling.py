@@ -84,12 +84,17 @@ def expected_claim_ids(config: rds.DepthScalingConfig) -> set[str]:
             else:
                 ids |= {f"004.lemma1.exact[{block},beta={beta:g},L={depth}]" for depth in config.depths}
                 ids.add(f"004.lemma1.bounds[{block},beta={beta:g}]")
-        if 1.0 in config.betas and len(config.depths) >= 3:
-            ids.add(f"004.cor1.identity[{block}]")
-        if 0.25 in config.betas:
-            ids.add(f"004.cor1.explosion[{block}]")
-        if 0.5 in config.betas and {100, 1000} <= set(config.depths):
-            ids.add(f"004.cor1.critical[{block}]")
+        for corollary in ("cor1", "cor2"):
+            if 1.0 in config.betas and len(config.depths) >= 3:
+                ids.add(f"004.{corollary}.identity[{block}]")
+            if 0.25 in config.betas:
+                ids.add(f"004.{corollary}.explosion[{block}]")
+            if 0.5 in config.betas and {100, 1000} <= set(config.depths):
+                ids.add(f"004.{corollary}.critical[{block}]")
+        for delta in rds.DELTAS:
+            ids |= {f"004.{name}[{block},delta={delta:g}]" for name in ("prop2", "prop5", "prop3")}
+            if config.width >= 64:
+                ids.add(f"004.cor1.band[{block},delta={delta:g}]")
     return ids
 
 
@@ -97,8 +102,8 @@ def test_smoke_run(smoke):
     config = at_scale(rds.DepthScalingConfig, "smoke")
     record = check_run_directory(smoke, FIGURES)
     claims = {c["id"]: c for c in record["claims"]}
-    # hyp, prop6, lemma1 (res-3 exact, res-1/2 exact and bounds), cor1
-    assert len(claims) == len(record["claims"]) == 3 * 2 + 3 * 3 + 2 * 3 + 2 * 3 * 2 + 2 * 3 + 3
+    # hyp, prop6, lemma1 (res-3 exact, res-1/2 exact and bounds), cor1 and cor2, props 2, 5 and 3 (ii) at two δ
+    assert len(claims) == len(record["claims"]) == 3 * 2 + 3 * 3 + 2 * 3 + 2 * 3 * 2 + 2 * 3 + 3 * 2 + 3 * 3 * 2
     assert set(claims) == expected_claim_ids(config)
     assert "004.cor1.explosion[res-2]" in claims and "004.lemma1.res3-exact[beta=0.25,L=16]" in claims
     for beta in config.betas:
@@ -156,3 +161,13 @@ def test_exact_lemma1_values_under_this_initialization():
     for beta in (0.25, 0.5, 1.0):
         alpha = 100**-beta
         assert rds.lemma1_exact("res-3", alpha, 100) == pytest.approx(rds.lemma1_bounds(alpha, 100)[0], rel=1e-12)
+
+
+def test_high_probability_conditions_are_recorded(smoke):
+    rows = smoke.record["tables"]["high_probability_conditions"]
+    # At smoke scale the width is 16 < 64: Corollary 1 (iii)'s band does not apply, and says so instead of vanishing.
+    assert {r["claim"] for r in rows} == {"cor1.band", "prop3(i) and cor1(iii) lower side"}
+    lower = [r for r in rows if r["claim"].startswith("prop3(i)")]
+    assert [r["applies_at"].split(" at")[0] for r in lower] == ["d > 782", "d > 1564"]  # 11/(δ (3/8)²)
+    # E(χ²_d/d)⁴ = d(d+2)(d+4)(d+6)/d⁴: a valid constant C of Hypothesis 2's eighth moment.
+    assert rds.eighth_moment_constant(64) == pytest.approx(64 * 66 * 68 * 70 / 64**4)

@@ -21,6 +21,15 @@ its mean is carried by rare draws, and a few dozen networks underestimate it and
 notes say so). Proposition 6's gradient bracket stays a band: the backward pass reads p_{k+1}, which depends on
 the same block's V, so the forward argument does not make it exact.
 
+Corollary 2 repeats Corollary 1's identity, explosion and critical claims for the gradients
+(``004.cor2.identity|explosion|critical[block]``). The high-probability statements — Propositions 2 and 5
+(ratio ≤ 2Lα²/δ when Lα² ≤ 1), Proposition 3 (ii) and Corollary 1 (iii)'s upper side — are claimed as frequencies
+(:func:`~neurones.lab.claims.frequency`): over one input per network draw, at every (β, L) that meets the
+statement's condition, the observed frequency of the excluded event must be ≤ δ for δ ∈ {0.1, 0.05}, up to three
+binomial standard errors. Proposition 3 (i) and the lower side of Corollary 1 (iii) are vacuous (negative) unless
+d > 11/(δ (3/8)²) (782 for δ = 0.1): the table ``high_probability_conditions`` records that instead of a claim that
+could not fail.
+
 We draw networks of each block type (Table 2.1), β ∈ {¼, ½, 1} and depths L from 10 to 1000, push a batch of
 Gaussian inputs through them, and backpropagate the loss ⟨u, h_L⟩ with u ~ N(0, I) drawn independently of the
 network (so that p_L satisfies Hypothesis 3). Each network draw gives the batch mean of the squared ratios; the
@@ -39,7 +48,7 @@ import numpy as np
 
 import neurones as nr
 from neurones.analysis.residual import residual_trajectory
-from neurones.lab.claims import at_least, at_most, band, equality
+from neurones.lab.claims import at_least, at_most, band, equality, frequency
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
@@ -92,7 +101,7 @@ def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, An
     """Ratios for ``draws`` networks at one (block, β, L): per draw, batch means of the squared ratios and the
     per-example ratios themselves (for medians)."""
     block, beta, depth, width = point["block"], point["beta"], point["depth"], point["width"]
-    squared_states, squared_grads, state_ratios = [], [], []
+    squared_states, squared_grads, state_ratios, grad_ratios = [], [], [], []
     for _ in range(point["draws"]):
         net = ScaledResNet(width, width, 1, depth, block=block, beta=beta, rng=rng)
         x = nr.randn(point["batch"], width, rng=rng)
@@ -101,6 +110,7 @@ def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, An
         squared_states.append(np.mean(trajectory.state_ratio**2))
         squared_grads.append(np.mean(trajectory.gradient_ratio**2))
         state_ratios.append(trajectory.state_ratio)
+        grad_ratios.append(trajectory.gradient_ratio)
     alpha = depth ** (-beta)
     low, high = lemma1_bounds(alpha, depth)
     return {
@@ -113,6 +123,7 @@ def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, An
         "state_sq_per_draw": np.array(squared_states),
         "grad_sq_per_draw": np.array(squared_grads),
         "state_ratio_per_draw": np.stack(state_ratios),
+        "grad_ratio_per_draw": np.stack(grad_ratios),
     }
 
 
@@ -151,7 +162,8 @@ def run(config: DepthScalingConfig, rng: np.random.Generator) -> Result:
     _hypothesis_claims(result, config, rng)
     _lemma1_claims(result, config, measurements)
     _proposition6_claims(result, config, measurements)
-    _corollary1_claims(result, config, measurements, rng)
+    _corollary_claims(result, config, measurements, rng)
+    _high_probability_claims(result, config, measurements)
     result.table("ratios", [_record(m) for m in measurements])
     _figures(result, config, measurements)
     return result
@@ -266,9 +278,16 @@ def _proposition6_claims(result: Result, config: DepthScalingConfig, measurement
         ))
 
 
-def _corollary1_claims(result: Result, config: DepthScalingConfig, measurements: list[dict],
-                       rng: np.random.Generator) -> None:
-    by_key = {(m["block"], m["beta"], m["depth"]): m["state_ratio_per_draw"] for m in measurements}
+COROLLARIES = (
+    ("cor1", "state_ratio_per_draw", "‖h_L − h_0‖/‖h_0‖", "hidden states", "Corollaire 1"),
+    ("cor2", "grad_ratio_per_draw", "‖p_0 − p_L‖/‖p_L‖", "gradients", "Corollaire 2"),
+)
+
+
+def _corollary_claims(result: Result, config: DepthScalingConfig, measurements: list[dict],
+                      rng: np.random.Generator) -> None:
+    """Corollaries 1 (hidden states) and 2 (gradients): identity for β = 1, explosion for β = ¼, a non-degenerate
+    limit for β = ½, each on the median ratio over draws and inputs."""
     depths = np.array(sorted(config.depths), dtype=np.float64)
     deepest = int(depths[-1])
 
@@ -279,38 +298,107 @@ def _corollary1_claims(result: Result, config: DepthScalingConfig, measurements:
     def median(a):
         return float(np.median(a))
 
+    def change(at_100, at_1000):
+        return abs(np.median(at_1000) / np.median(at_100) - 1.0)
+
+    for name, key, ratio, what, where in COROLLARIES:
+        by_key = {(m["block"], m["beta"], m["depth"]): m[key] for m in measurements}
+        for block in config.blocks:
+            if 1.0 in config.betas and len(depths) >= 3:
+                per_depth = [by_key[(block, 1.0, int(d))] for d in depths]
+                result.claim(band(
+                    f"004.{name}.identity[{block}]",
+                    f"{block}, β = 1: the median of {ratio} decays like L^(−1/2) (fitted log–log slope over "
+                    f"L ∈ [{int(depths[0])}, {deepest}]): the {what} tend to those of the identity ({where} (i)).",
+                    f"{SOURCE}, {where} (i)",
+                    low=-0.6, high=-0.4, measured=slope(*per_depth), stderr=bootstrap_stderr(slope, per_depth, rng),
+                ))
+            if 0.25 in config.betas:
+                deep = by_key[(block, 0.25, deepest)]
+                result.claim(at_least(
+                    f"004.{name}.explosion[{block}]",
+                    f"{block}, β = ¼: the {what} explode, the median of {ratio} exceeds 100 at L = {deepest} "
+                    f"({where} (ii)).",
+                    f"{SOURCE}, {where} (ii)",
+                    low=100.0, measured=median(deep), stderr=bootstrap_stderr(median, [deep], rng),
+                ))
+            if 0.5 in config.betas and 100 in config.depths and 1000 in config.depths:
+                pair = [by_key[(block, 0.5, 100)], by_key[(block, 0.5, 1000)]]
+                result.claim(at_most(
+                    f"004.{name}.critical[{block}]",
+                    f"{block}, β = ½: the median of {ratio} changes by less than 25% between L = 100 and L = 1000 "
+                    f"({where} (iii): a non-degenerate limit).",
+                    f"{SOURCE}, {where} (iii)",
+                    high=0.25, measured=change(*pair), stderr=bootstrap_stderr(change, pair, rng),
+                ))
+
+
+DELTAS = (0.1, 0.05)
+SUBGAUSSIAN_S = 1.0
+"""Gaussian entries of √d·V are 1-sub-Gaussian in the sense of the seed's Definition 1."""
+
+
+def eighth_moment_constant(width: int) -> float:
+    """A valid C of Hypothesis 2's E‖g‖⁸ ≤ C‖h‖⁸ for the three blocks: |g| ≤ |W h| entrywise (or ≤ |h| for
+    res-1), and E(‖W h‖²/‖h‖²)⁴ = E(χ²_d/d)⁴ = d(d+2)(d+4)(d+6)/d⁴ for Gaussian √d·W."""
+    d = width
+    return d * (d + 2) * (d + 4) * (d + 6) / d**4
+
+
+def _high_probability_claims(result: Result, config: DepthScalingConfig, measurements: list[dict]) -> None:
+    """Propositions 2, 3 (ii) and 5 and Corollary 1 (iii) say "with probability ≥ 1 − δ": each network draw gives
+    one trial (its first input), and the observed frequency of the event the statement excludes must be ≤ δ."""
+    d, s = config.width, SUBGAUSSIAN_S
+    root_c = math.sqrt(eighth_moment_constant(d))
+    prop3_alpha2 = 1 / (root_c * (d + 128 * s**4))
+    cor1_depth = (0.5 * root_c * s**4 + 2 * root_c + 8 * s**4) * d + 96 * root_c * s**4
+    thresholds = []
     for block in config.blocks:
-        if 1.0 in config.betas and len(depths) >= 3:
-            per_depth = [by_key[(block, 1.0, int(d))] for d in depths]
-            result.claim(band(
-                f"004.cor1.identity[{block}]",
-                f"{block}, β = 1: the median of ‖h_L − h_0‖/‖h_0‖ decays like L^(−1/2) (fitted log–log slope "
-                f"over L ∈ [{int(depths[0])}, {deepest}]): the network tends to the identity (Corollary 1(i)).",
-                f"{SOURCE}, Corollaire 1 (i)",
-                low=-0.6, high=-0.4, measured=slope(*per_depth), stderr=bootstrap_stderr(slope, per_depth, rng),
-            ))
-        if 0.25 in config.betas:
-            deep = by_key[(block, 0.25, deepest)]
-            result.claim(at_least(
-                f"004.cor1.explosion[{block}]",
-                f"{block}, β = ¼: the hidden states explode, the median of ‖h_L − h_0‖/‖h_0‖ exceeds 100 at "
-                f"L = {deepest} (Corollary 1(ii)).",
-                f"{SOURCE}, Corollaire 1 (ii)",
-                low=100.0, measured=median(deep), stderr=bootstrap_stderr(median, [deep], rng),
-            ))
-        if 0.5 in config.betas and 100 in config.depths and 1000 in config.depths:
-            pair = [by_key[(block, 0.5, 100)], by_key[(block, 0.5, 1000)]]
-
-            def change(at_100, at_1000):
-                return abs(np.median(at_1000) / np.median(at_100) - 1.0)
-
-            result.claim(at_most(
-                f"004.cor1.critical[{block}]",
-                f"{block}, β = ½: the median of ‖h_L − h_0‖/‖h_0‖ changes by less than 25% between L = 100 and "
-                f"L = 1000 (Corollary 1(iii): a non-degenerate limit).",
-                f"{SOURCE}, Corollaire 1 (iii)",
-                high=0.25, measured=change(*pair), stderr=bootstrap_stderr(change, pair, rng),
-            ))
+        ms = [m for m in measurements if m["block"] == block]
+        for delta in DELTAS:
+            specs = [
+                ("prop2", "state_ratio_per_draw", "Proposition 2", "‖h_L − h_0‖²/‖h_0‖² > 2Lα²/δ",
+                 lambda m: m["depth"] * m["alpha"] ** 2 <= 1,
+                 lambda m, delta=delta: 2 * m["depth"] * m["alpha"] ** 2 / delta, "L α² ≤ 1"),
+                ("prop5", "grad_ratio_per_draw", "Proposition 5", "‖p_0 − p_L‖²/‖p_L‖² > 2Lα²/δ",
+                 lambda m: m["depth"] * m["alpha"] ** 2 <= 1,
+                 lambda m, delta=delta: 2 * m["depth"] * m["alpha"] ** 2 / delta, "L α² ≤ 1"),
+                ("prop3", "state_ratio_per_draw", "Proposition 3 (ii)",
+                 "‖h_L − h_0‖²/‖h_0‖² ≥ exp(Lα² + √(5Lα²/(dδ))) + 1",
+                 lambda m: m["alpha"] ** 2 <= prop3_alpha2,
+                 lambda m, delta=delta: math.exp(m["depth"] * m["alpha"] ** 2
+                                                 + math.sqrt(5 * m["depth"] * m["alpha"] ** 2 / (d * delta))) + 1,
+                 f"α² ≤ 1/(√C(d + 128s⁴)) = {prop3_alpha2:.3g}"),
+                ("cor1.band", "state_ratio_per_draw", "Corollaire 1 (iii)",
+                 "‖h_L − h_0‖²/‖h_0‖² ≥ exp(1 + √(10/(dδ))) + 1",
+                 lambda m: m["beta"] == 0.5 and m["depth"] >= cor1_depth and d >= 64,
+                 lambda m, delta=delta: math.exp(1 + math.sqrt(10 / (d * delta))) + 1,
+                 f"β = ½, d ≥ 64 and L ≥ {cor1_depth:.0f}"),
+            ]  # fmt: skip
+            for name, key, where, event, applies, threshold, condition in specs:
+                trials = [(m, m[key][:, 0] ** 2) for m in ms if applies(m)]
+                if not trials:
+                    thresholds.append({"claim": name, "block": block, "delta": delta, "applies_at": condition,
+                                       "note": "no (β, L) of this scale meets the condition"})  # fmt: skip
+                    continue
+                count = sum(len(values) for _, values in trials)
+                violations = sum(int(np.sum(values > threshold(m))) for m, values in trials)
+                result.claim(frequency(
+                    f"004.{name}[{block},delta={delta:g}]",
+                    f"{block}: with probability at least 1 − δ = {1 - delta:g}, the event {event} does not happen "
+                    f"(where {condition}); measured: its frequency over {count} networks (one input each) at every "
+                    f"(β, L) of this scale that meets the condition.",
+                    f"{SOURCE}, {where}",
+                    violations=violations, trials=count, delta=delta,
+                ))
+    # Proposition 3 (i) and the lower side of Corollary 1 (iii) bound the ratio from below by exp(3Lα²/8 −
+    # √(11Lα²/(dδ))) − 1, which is negative (no statement at all) unless d > 11/(δ (3/8)² Lα²): recorded, not
+    # claimed, since a claim that cannot fail is no claim.
+    for delta in DELTAS:
+        thresholds.append({"claim": "prop3(i) and cor1(iii) lower side", "block": "all", "delta": delta,
+                           "applies_at": f"d > {11 / (delta * (3 / 8) ** 2):.0f} at Lα² = 1 (here d = {d})",
+                           "note": "vacuous at this width: the lower bound is negative"})  # fmt: skip
+    result.table("high_probability_conditions", thresholds)
 
 
 def _figures(result: Result, config: DepthScalingConfig, measurements: list[dict]) -> None:
