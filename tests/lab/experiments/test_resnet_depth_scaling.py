@@ -76,6 +76,8 @@ def test_measure_shapes_and_bounds():
 
 def expected_claim_ids(config: rds.DepthScalingConfig) -> set[str]:
     ids = {f"004.{h}[{block}]" for h in ("hyp2", "hyp4") for block in config.blocks}
+    ids |= {f"004.note1[{init}]" for init in (*rds.NOTE1_INITS, "lemma1-pytorch-default")}
+    ids |= {f"004.hyp2.moment8[res-3,d={d}]" for d in rds.MOMENT_WIDTHS}
     for block in config.blocks:
         for beta in config.betas:
             ids.add(f"004.prop6[{block},beta={beta:g}]")
@@ -103,7 +105,8 @@ def test_smoke_run(smoke):
     record = check_run_directory(smoke, FIGURES)
     claims = {c["id"]: c for c in record["claims"]}
     # hyp, prop6, lemma1 (res-3 exact, res-1/2 exact and bounds), cor1 and cor2, props 2, 5 and 3 (ii) at two δ
-    assert len(claims) == len(record["claims"]) == 3 * 2 + 3 * 3 + 2 * 3 + 2 * 3 * 2 + 2 * 3 + 3 * 2 + 3 * 3 * 2
+    # ... and Note 1 (three initializations and Lemma 1 under PyTorch's default), Hypothesis 2's eighth moment
+    assert len(claims) == len(record["claims"]) == 3 * 2 + 3 * 3 + 2 * 3 + 2 * 3 * 2 + 2 * 3 + 3 * 2 + 3 * 3 * 2 + 4 + 3
     assert set(claims) == expected_claim_ids(config)
     assert "004.cor1.explosion[res-2]" in claims and "004.lemma1.res3-exact[beta=0.25,L=16]" in claims
     for beta in config.betas:
@@ -171,3 +174,13 @@ def test_high_probability_conditions_are_recorded(smoke):
     assert [r["applies_at"].split(" at")[0] for r in lower] == ["d > 782", "d > 1564"]  # 11/(δ (3/8)²)
     # E(χ²_d/d)⁴ = d(d+2)(d+4)(d+6)/d⁴: a valid constant C of Hypothesis 2's eighth moment.
     assert rds.eighth_moment_constant(64) == pytest.approx(64 * 66 * 68 * 70 / 64**4)
+
+
+def test_the_eighth_moment_of_a_relu_layer():
+    # d = 1: E ReLU(z)⁸ = ½·105; large d: the mean of d terms of mean ½ tends to (½)⁴.
+    assert rds.relu_norm_moment(1) == 52.5
+    assert rds.relu_norm_moment(10**6) == pytest.approx(1 / 16, rel=1e-4)
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((200_000, 4))
+    monte_carlo = np.mean((np.sum(np.maximum(z, 0) ** 2, axis=1) / 4) ** 4)
+    assert rds.relu_norm_moment(4) == pytest.approx(monte_carlo, rel=0.03)

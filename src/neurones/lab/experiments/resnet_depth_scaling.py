@@ -30,6 +30,12 @@ binomial standard errors. Proposition 3 (i) and the lower side of Corollary 1 (i
 d > 11/(δ (3/8)²) (782 for δ = 0.1): the table ``high_probability_conditions`` records that instead of a claim that
 could not fail.
 
+Note 1 says every common default satisfies Hypothesis 1 (unit variance of √d·V). ``004.note1[init]`` measures
+it: nn.Linear's default gives 1/3, TorchVision's He initialization 2, Keras' Glorot 1; and under nn.Linear's
+default for V and W, Lemma 1's β = ½ limit becomes e^{1/18} − 1 ≈ 0.057 instead of e^{1/2} − 1 (claimed at
+L = 100). ``004.hyp2.moment8[res-3,d]`` checks Hypothesis 2's eighth moment against its exact value at d = 16, 64,
+256 (:func:`relu_norm_moment`), which decreases to 1/16: one constant C serves every width.
+
 We draw networks of each block type (Table 2.1), β ∈ {¼, ½, 1} and depths L from 10 to 1000, push a batch of
 Gaussian inputs through them, and backpropagate the loss ⟨u, h_L⟩ with u ~ N(0, I) drawn independently of the
 network (so that p_L satisfies Hypothesis 3). Each network draw gives the batch mean of the squared ratios; the
@@ -47,6 +53,7 @@ from typing import Any
 import numpy as np
 
 import neurones as nr
+from neurones import nn
 from neurones.analysis.residual import residual_trajectory
 from neurones.lab.claims import at_least, at_most, band, equality, frequency
 from neurones.lab.config import scales
@@ -160,6 +167,7 @@ def run(config: DepthScalingConfig, rng: np.random.Generator) -> Result:
     ]
     measurements = sweep(_measure, points, rng, desc="ResNet depth scaling")
     _hypothesis_claims(result, config, rng)
+    _note1_and_moment_claims(result, config, rng)
     _lemma1_claims(result, config, measurements)
     _proposition6_claims(result, config, measurements)
     _corollary_claims(result, config, measurements, rng)
@@ -399,6 +407,98 @@ def _high_probability_claims(result: Result, config: DepthScalingConfig, measure
                            "applies_at": f"d > {11 / (delta * (3 / 8) ** 2):.0f} at Lα² = 1 (here d = {d})",
                            "note": "vacuous at this width: the lower bound is negative"})  # fmt: skip
     result.table("high_probability_conditions", thresholds)
+
+
+NOTE1_INITS = {
+    # name: (what it is, the variance of √d·V it gives for a square d×d matrix)
+    "pytorch-linear": ("nn.Linear's default, kaiming_uniform_(a=√5): U(±1/√fan_in)", 1 / 3),
+    "torchvision-he": ("TorchVision's ResNets, kaiming_normal_(mode='fan_out', nonlinearity='relu')", 2.0),
+    "keras-glorot": ("Keras' default, glorot_uniform (xavier_uniform_)", 1.0),
+}
+NOTE1_DEPTH = 100
+MOMENT_WIDTHS = (16, 64, 256)
+
+
+def _draw_note1(init: str, weight, rng: np.random.Generator) -> None:
+    if init == "pytorch-linear":
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5), rng=rng)
+    elif init == "torchvision-he":
+        nn.init.kaiming_normal_(weight, mode="fan_out", nonlinearity="relu", rng=rng)
+    else:
+        nn.init.xavier_uniform_(weight, rng=rng)
+
+
+def relu_norm_moment(width: int, power: int = 4) -> float:
+    """E[(‖ReLU(W h)‖²/‖h‖²)^power] for Gaussian √d·W: ‖ReLU(W h)‖²/‖h‖² = (1/d) Σ_i Y_i with Y_i = ReLU(z_i)²,
+    z_i i.i.d. N(0, 1), E Y^k = ½ (2k − 1)!!; the moment of the mean of d i.i.d. terms, summed over the partitions
+    of the ``power`` draws into distinct indices (``power`` = 4: Hypothesis 2's eighth moment of ‖g‖)."""
+    if power != 4:
+        raise ValueError("only the fourth moment (Hypothesis 2's eighth moment of ‖g‖) is implemented")
+    d = width
+    m1, m2, m3, m4 = (0.5 * math.prod(range(1, 2 * k, 2)) for k in (1, 2, 3, 4))
+    total = (d * m4 + 4 * d * (d - 1) * m3 * m1 + 3 * d * (d - 1) * m2**2
+             + 6 * d * (d - 1) * (d - 2) * m2 * m1**2 + d * (d - 1) * (d - 2) * (d - 3) * m1**4)  # fmt: skip
+    return total / d**4
+
+
+def _note1_and_moment_claims(result: Result, config: DepthScalingConfig, rng: np.random.Generator) -> None:
+    """Note 1: which common initializations give Hypothesis 1's unit variance of √d·V, and what PyTorch's default
+    does to Lemma 1; Hypothesis 2's eighth moment for res-3 at several widths."""
+    d, draws = config.width, config.hypothesis_draws
+    for init, (what, expected) in NOTE1_INITS.items():
+        variances = []
+        for _ in range(draws):
+            weight = nn.Linear(d, d, bias=False, dtype=np.float64, rng=rng).weight
+            _draw_note1(init, weight, rng)
+            variances.append(float(np.var(math.sqrt(d) * weight.data)))
+        measured, stderr = mean_and_stderr(variances)
+        result.claim(equality(
+            f"004.note1[{init}]",
+            f"{what}: the entries of $\\sqrt{{d}}\\,V$ ($d = {d}$) have variance {expected:g}"
+            + (", as Hypothesis 1 requires." if expected == 1 else ", not the unit variance of Hypothesis 1 that "
+               "the seed's Note 1 says every default satisfies."),
+            f"{SOURCE}, Note 1 and Hypothèse 1",
+            predicted=expected, measured=measured, stderr=stderr, tol=0.0,
+        ))
+    # Lemma 1 for res-3 when V and W both take nn.Linear's default: each block multiplies E‖h‖² by
+    # 1 + α² Var(√d V) · ½ Var(√d W) = 1 + α²/18, so at β = ½ the limit is e^{1/18} − 1 ≈ 0.057, not e^{1/2} − 1.
+    alpha = NOTE1_DEPTH ** -0.5
+    predicted = math.expm1(NOTE1_DEPTH * math.log1p(alpha**2 / 18))
+    ratios = []
+    for _ in range(draws // 4):
+        net = ScaledResNet(d, d, 1, NOTE1_DEPTH, block="res-3", beta=0.5, rng=rng)
+        for block in net.blocks:
+            for weight in (block.V, block.W):
+                _draw_note1("pytorch-linear", weight, rng)
+        x = nr.randn(config.batch, d, rng=rng)
+        u = rng.standard_normal((config.batch, d)).astype(np.float32)
+        ratios.append(float(np.mean(residual_trajectory(net, x, u).state_ratio ** 2)))
+    measured, stderr = mean_and_stderr(ratios)
+    result.claim(equality(
+        "004.note1[lemma1-pytorch-default]",
+        f"res-3, $\\beta = \\tfrac12$, $L = {NOTE1_DEPTH}$, with $V$ and $W$ drawn by nn.Linear's default: "
+        + HIDDEN_GROWTH + r" $= (1 + \alpha^2/18)^L - 1$ " + f"$= {predicted:.4g}$ (the $\\beta = \\tfrac12$ limit "
+        r"$e^{1/18} - 1 \approx 0.057$, below Lemma 1's $e^{1/2} - 1 \approx 0.649$, whose Hypothesis 1 fails here).",
+        f"{SOURCE}, Note 1 and Lemme 1",
+        predicted=predicted, measured=measured, stderr=stderr, tol=0.0,
+    ))
+    for width in MOMENT_WIDTHS:
+        moments = []
+        for _ in range(draws):
+            layer = ScaledResNet(width, width, 1, 1, block="res-3", rng=rng).blocks[0]
+            h = rng.standard_normal(width)
+            g = np.maximum(layer.W.data.astype(np.float64) @ h, 0)
+            moments.append((np.sum(g**2) / np.sum(h**2)) ** 4)
+        measured, stderr = mean_and_stderr(moments)
+        value = relu_norm_moment(width)
+        result.claim(equality(
+            f"004.hyp2.moment8[res-3,d={width}]",
+            f"res-3, $d = {width}$: Hypothesis 2's eighth moment "
+            r"$\mathbb{E}\|g(h, \theta)\|^8/\|h\|^8$" + f" $= {value:.4g}$ exactly; it decreases to $1/16$ as "
+            f"$d$ grows, so one constant $C$ serves every width (the largest is at the smallest $d$).",
+            f"{SOURCE}, §2.1, Hypothèse 2",
+            predicted=value, measured=measured, stderr=stderr, tol=0.0,
+        ))
 
 
 def _figures(result: Result, config: DepthScalingConfig, measurements: list[dict]) -> None:
