@@ -16,7 +16,7 @@ from neurones.nn.depth_functions import ConstantInDepth, GaussianProcessInDepth
 from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
 
 FIGURES = ["distance-vs-depth", "trained-weights-vs-depth", "loss-vs-flow-time"]
-CLAIMS = {"003.convergence[init]", "003.convergence[trained]"}
+CLAIMS = {"003.convergence[init]", "003.convergence[trained]", "003.weight-convergence[t=0.1]"}
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +117,9 @@ def test_smoke_run(smoke):
     assert slopes["init"]["depths"] == "4,8,16" and slopes["trained"]["depths"] == "4,8"
     for state in ("init", "trained"):
         assert claims[f"003.convergence[{state}]"]["measured"] == pytest.approx(slopes[state]["slope"], rel=1e-12)
+    weights = np.polyfit(np.log([4, 8]), np.log([r["weight_gap_trained"] for r in rows[:-1]]), 1)[0]
+    assert claims["003.weight-convergence[t=0.1]"]["measured"] == pytest.approx(weights, rel=1e-9)
+    assert slopes["weights"]["depths"] == "4,8"
     # The init slope refits from the table's distances.
     expected = np.polyfit(np.log(config.depths), np.log([r["distance_init"] for r in rows]), 1)[0]
     assert slopes["init"]["slope"] == pytest.approx(expected, rel=1e-9)
