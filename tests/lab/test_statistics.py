@@ -65,3 +65,11 @@ def test_loglog_slope_stderr_is_the_ols_one():
 def test_loglog_slope_refuses_non_positive_values():
     with pytest.raises(ValueError, match="positive"):
         loglog_slope([1, 2, 3], [1, 0, 2])
+
+
+def test_accuracy_and_stderr():
+    from neurones.lab.statistics import accuracy_and_stderr
+
+    assert accuracy_and_stderr([0.6, 0.7], 1000) == mean_and_stderr([0.6, 0.7])
+    mean, stderr = accuracy_and_stderr([0.9], 1000)
+    assert mean == 0.9 and stderr == pytest.approx(math.sqrt(0.9 * 0.1 / 1000))

@@ -27,6 +27,16 @@ def mean_and_stderr(values) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(values.size))
 
 
+def accuracy_and_stderr(accuracies, test_size: int) -> tuple[float, float]:
+    """The mean test accuracy over independent runs and its standard error; for a single run, the sampling error
+    √(p(1 − p)/test_size) of an accuracy measured on ``test_size`` test examples."""
+    accuracies = np.asarray(accuracies, dtype=np.float64)
+    if accuracies.size > 1:
+        return mean_and_stderr(accuracies)
+    mean = float(accuracies[0])
+    return mean, math.sqrt(mean * (1 - mean) / test_size)
+
+
 def bootstrap_stderr(statistic: Callable[..., float], per_draw: Sequence[np.ndarray], rng: np.random.Generator,
                      samples: int = BOOTSTRAP_SAMPLES) -> float:
     """Standard error of ``statistic(*per_draw)`` by resampling the draws (the first axis, shared by all arrays)."""

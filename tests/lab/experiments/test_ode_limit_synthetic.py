@@ -13,7 +13,7 @@ from neurones.lab.runner import run_experiment
 from neurones.nn.depth_functions import ConstantInDepth
 from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
 
-CLAIMS = {"003.smooth-stays-smooth", "003.iid-stays-rough"}
+CLAIMS = {"003.smooth-stays-smooth", "003.iid-stays-rough", "003.general-f[tanh]", "003.general-f[identity]"}
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +83,15 @@ def test_smoke_run(smoke):
     config = at_scale(ols.ODELimitSyntheticConfig, "smoke")
     record = check_run_directory(smoke, ["roughness-vs-depth"])
     claims = {c["id"]: c for c in record["claims"]}
-    assert set(claims) == CLAIMS and len(record["claims"]) == 2
+    assert set(claims) == CLAIMS and len(record["claims"]) == 4
     assert claims["003.smooth-stays-smooth"]["prediction"] == "∈ [-1.2, -0.8]"
     assert claims["003.iid-stays-rough"]["prediction"] == "≥ -0.2"
     rows = record["tables"]["roughness"]
-    assert [(r["init"], r["depth"], r["draw"]) for r in rows] == [
-        (init, depth, draw) for draw in range(config.draws) for init in ols.INITS for depth in config.depths
+    assert [(r["init"], r["activation"], r["depth"], r["draw"]) for r in rows] == [
+        (init, activation, depth, draw)
+        for draw in range(config.draws)
+        for init, activation in (("smooth", "gelu"), ("iid", "gelu"), ("smooth", "tanh"), ("smooth", "identity"))
+        for depth in config.depths
     ]
     for row in rows:
         assert row["roughness"] == max(row["roughness_V"], row["roughness_W"]) > 0

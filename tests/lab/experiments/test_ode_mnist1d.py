@@ -17,7 +17,7 @@ from neurones.optim.sgd import SGD
 from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
 
 FIGURES = ["roughness", "weight-coefficients", "training-curves", "test-accuracy"]
-CLAIMS = {"003.mnist1d-smooth", "003.mnist1d-smooth[rate]"}
+CLAIMS = {"003.mnist1d-smooth", "003.mnist1d-smooth[rate]", "003.mnist1d-smooth.accuracy"}
 SMALL = om.OdeMnist1dConfig(depths=(4, 8), seeds=1, steps=1, width=12, inner_width=6, weight_std=0.5)
 
 
@@ -159,7 +159,10 @@ def test_one_seed_and_other_depths(tmp_path):
     run = run_experiment("ode-mnist1d", "smoke", seed=2, overrides=overrides, out=tmp_path / "run")
     claims = {c["id"]: c for c in run.record["claims"]}
     assert set(claims) == CLAIMS
-    assert all(c["stderr"] == 0 for c in claims.values())  # the bootstrap over one seed has nothing to resample
+    ratios = [c for c in claims.values() if c["id"] != "003.mnist1d-smooth.accuracy"]
+    assert all(c["stderr"] == 0 for c in ratios)  # the bootstrap over one seed has nothing to resample
+    accuracy = claims["003.mnist1d-smooth.accuracy"]  # one run: the binomial error of 1000 test signals
+    assert accuracy["stderr"] == pytest.approx(np.sqrt(accuracy["measured"] * (1 - accuracy["measured"]) / 1000))
     assert "L = 3 to L = 12" in claims["003.mnist1d-smooth[rate]"]["statement"]
     assert "L = 12" in claims["003.mnist1d-smooth"]["statement"]
     summary = run.record["tables"]["summary"]

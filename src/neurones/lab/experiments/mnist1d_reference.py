@@ -9,7 +9,6 @@ project's acceptance thresholds for the reference models: a mean test accuracy â
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +20,13 @@ from neurones.lab.claims import at_least
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
+from neurones.lab.statistics import accuracy_and_stderr
 from neurones.lab.sweep import sweep
 from neurones.train.mnist1d import STEPS, train_reference
 
 SOURCE = "greydanus-2020, reference protocol: Adam lr 1e-2, batch 100, 6000 steps, 4000/1000 split"
 THRESHOLDS = {"mlp": 0.63, "cnn": 0.90}
+TEST_SIZE = 1000  # the canonical MNIST-1D split: 4000 training and 1000 test signals
 
 
 @scales(quick=dict(seeds=2), smoke=dict(seeds=1, steps=50))
@@ -55,12 +56,7 @@ def run(config: Mnist1dConfig, rng: np.random.Generator) -> Result:
     runs = sweep(_train, points, rng, desc="MNIST-1D")
     result.table("runs", runs)
     for model, threshold in THRESHOLDS.items():
-        accuracies = np.array([r["test_accuracy"] for r in runs if r["model"] == model])
-        mean = float(accuracies.mean())
-        if accuracies.size > 1:
-            stderr = float(accuracies.std(ddof=1) / math.sqrt(accuracies.size))
-        else:  # one run: the sampling error of an accuracy measured on 1000 test signals
-            stderr = math.sqrt(mean * (1 - mean) / 1000)
+        mean, stderr = accuracy_and_stderr([r["test_accuracy"] for r in runs if r["model"] == model], TEST_SIZE)
         result.claim(at_least(
             f"mnist1d.{model}",
             f"The reference {model.upper()} trained with the protocol ({config.steps} steps, {config.seeds} seeds) "
