@@ -15,7 +15,7 @@ from neurones.nn.ode_resnet import ODEResNet
 from neurones.train.gradient_flow import gradient_flow
 from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
 
-CLAIMS = {"003.loss-to-zero", "003.pl-bounded", "003.long-smooth"}
+CLAIMS = {"003.loss-to-zero", "003.pl-bounded", "003.long-smooth", "003.large-time.roughness", "003.large-time.loss"}
 FIGURES = ["loss", "weights-in-depth", "pl-ratio"]
 
 
@@ -88,15 +88,21 @@ def test_smoke_run(smoke):
     config = at_scale(olt.ODELongTrainingConfig, "smoke")
     record = check_run_directory(smoke, FIGURES)
     claims = {c["id"]: c for c in record["claims"]}
-    assert set(claims) == CLAIMS and len(record["claims"]) == 3
+    assert set(claims) == CLAIMS and len(record["claims"]) == 5
     summary = {row["init"]: row for row in record["tables"]["summary"]}
     smooth = summary["smooth"]
-    assert claims["003.loss-to-zero"]["prediction"] == "≤ 1e-05"
-    assert claims["003.loss-to-zero"]["measured"] == smooth["final_loss"]
+    reach = record["tables"]["steps_to_target"]
+    assert [r["draw"] for r in reach] == list(range(config.draws))  # every data draw trains the smooth network
+    assert claims["003.loss-to-zero"]["rule"]["high"] == olt.HORIZON
+    assert claims["003.loss-to-zero"]["measured"] == max(r["steps"] for r in reach)
     assert claims["003.pl-bounded"]["measured"] == smooth["mu_min"]
     assert claims["003.pl-bounded"]["prediction"] == f"≥ {smooth['pl_floor']:.6g}"
-    assert claims["003.long-smooth"]["prediction"] == f"≤ {5 / config.depth:.6g}"
-    assert claims["003.long-smooth"]["measured"] == smooth["roughness"]
+    assert claims["003.long-smooth"]["rule"]["high"] == 0.05
+    assert claims["003.long-smooth"]["measured"] == pytest.approx(smooth["roughness"] / summary["iid"]["roughness"])
+    large = record["tables"]["large_time"]
+    assert [r["depth"] for r in large] == sorted(config.pl_depths)
+    scaled = [r["depth_times_roughness"] for r in large]
+    assert claims["003.large-time.roughness"]["measured"] == pytest.approx(max(scaled) / min(scaled))
     assert all(c["stderr"] == 0.0 for c in record["claims"])
     for row in summary.values():
         # The recorded μ_0 is bounded below by the closed-form PL constant of the initialization.
@@ -124,3 +130,15 @@ def test_same_seed_same_numbers(smoke, tmp_path):
     assert claim_numbers(again.record) == claim_numbers(smoke.record)
     other = run_experiment("ode-long-training", "smoke", seed=1, out=tmp_path / "other")
     assert claim_numbers(other.record) != claim_numbers(smoke.record)
+
+
+def test_steps_to_target_observes_or_extrapolates():
+    steps = np.arange(0, 101, 10)
+    times = steps * 0.01
+    losses = np.exp(-2.0 * times)  # −d ln R/dt = 2, R(1) = e^-2
+    step, observed = olt.steps_to_target(steps, times, losses, lr=0.01, target=np.exp(-1.0))
+    assert observed and step == 50
+    step, observed = olt.steps_to_target(steps, times, losses, lr=0.01, target=np.exp(-4.0))
+    assert not observed and step == pytest.approx(200.0)  # two more units of flow time at rate 2
+    flat = np.full_like(times, 0.5)
+    assert olt.steps_to_target(steps, times, flat, lr=0.01, target=0.1) == (math.inf, False)

@@ -23,17 +23,26 @@ and μ_t to 2·10⁻⁷ relative.
 Claims (rules fixed here, before any run, the same at every scale; one deterministic run per initialization, so
 standard errors are 0):
 
-- ``003.loss-to-zero``: the smooth run's loss after the last step is at most LOSS_TARGET = 1e-5. The trend is
-  reported beside it (statement and ``summary`` table): the log-linear decay rates −d ln R/dt fitted by least
-  squares over the first and the second half of the run — equal rates are a linear trend on the log scale;
+- ``003.loss-to-zero``: the smooth runs (``draws`` data draws) reach LOSS_TARGET = 1e-7 within HORIZON = 100,000
+  steps. The step at which a run reaches it is observed when it does within the run, and otherwise extrapolated
+  from the log-linear decay rate −d ln R/dt fitted over the second half of the run (:func:`steps_to_target`; a rate
+  ≤ 0 extrapolates to never). The claim is that the largest of these steps over the draws is ≤ 100,000. Full scale
+  runs the 100,000 steps over 3 draws, so it observes; quick scale runs 2,500 steps and extrapolates. An
+  independent rerun of the authors' ``infinite_training_time.py`` reaches 1e-5 after ≈ 43k steps and 1e-7 after
+  ≈ 77k, with no plateau. This replaces the loss ≤ 1e-5 after the authors' 10,000 steps, a horizon their README
+  calls reduced;
 - ``003.pl-bounded``: min_t μ_t over the recorded steps of the smooth run is at least the floor μ_floor = ½ μ_init,
   where μ_init = (4/(n q)) λ_min((1/L) Σ_k S_k S_kᵀ), S_k = σ(X W_kᵀ) ∈ R^{n×m}, is the exact PL constant of the
   network at initialization (:func:`initial_pl_constant`: with V = 0 every h_k = x, the gradient in W vanishes and
   μ_0 ≥ μ_init for every target). The factor ½ is the usual margin of the PL arguments the paper builds on (Liu, Zhu
   & Belkin 2022): the PL constant of the initialization's tangent kernel, halved, holds in a neighbourhood of the
   initialization. The floor depends only on the initialization, never on the trained run;
-- ``003.long-smooth``: the smooth run's roughness after training, max_k ‖Z_{k+1} − Z_k‖_F over V and W, is at most
-  5/L. The table also gives the median over k of the layer-to-layer steps, to tell a boundary effect from the bulk.
+- ``003.long-smooth`` (new meaning; the arbitrary threshold 5/L is gone): the smooth run's roughness after
+  training, max_k ‖Z_{k+1} − Z_k‖_F over V and W, is at most 1/20 of the i.i.d. run's. The table also gives the
+  median over k of the layer-to-layer steps, to tell a boundary effect from the bulk;
+- ``003.large-time.roughness`` and ``003.large-time.loss``: in the theorem's own regime (q ≥ 2n, float64), smooth
+  networks of every depth in ``pl_depths`` trained for the same flow time reach a loss ≤ 1e-5, and L × roughness
+  stays bounded across the depths: max/min over L of L × roughness ≤ 2.
 """
 
 from __future__ import annotations
@@ -51,17 +60,23 @@ from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.sweep import sweep
+from neurones.nn.depth_functions import ConstantInDepth
 from neurones.nn.ode_resnet import ODE_ACTIVATIONS, ODEResNet
 from neurones.train.gradient_flow import gradient_flow
 
 SOURCE = "marion-2024"
 INITS = ("smooth", "iid")
 W_INITS = {"smooth": "constant", "iid": "iid"}
-LOSS_TARGET = 1e-5
+LOSS_TARGET = 1e-7
+HORIZON = 100_000
+"""``003.loss-to-zero``: the smooth runs reach LOSS_TARGET within this many steps."""
+ROUGHNESS_RATIO = 1 / 20
+"""``003.long-smooth``: the trained smooth roughness is at most this fraction of the i.i.d. one."""
+LARGE_TIME_LOSS = 1e-5
+LARGE_TIME_SPREAD = 2.0
+"""``003.large-time.*``: every depth reaches LARGE_TIME_LOSS, and max/min of L × roughness is at most this."""
 PL_MARGIN = 0.5
 """The floor of ``003.pl-bounded`` is this fraction of the initialization's PL constant."""
-ROUGHNESS_CONSTANT = 5.0
-"""``003.long-smooth``: the trained smooth weights have roughness at most ROUGHNESS_CONSTANT / L."""
 OUTSIDE_THE_THEOREM = (
     "The authors' large-time protocol has width $q = 16$ below the $n = 50$ examples, outside the regime "
     "$q \\geq C n$ of their PL theorem: they run it to illustrate the conclusions beyond the theorem."
@@ -69,8 +84,9 @@ OUTSIDE_THE_THEOREM = (
 
 
 @scales(
-    quick=dict(steps=2500),
-    smoke=dict(steps=40, depth=8, features=4, inner_width=8, samples=6, record_every=5, coefficients=2),
+    quick=dict(steps=2500, draws=1),
+    smoke=dict(steps=40, depth=8, features=4, inner_width=8, samples=6, record_every=5, coefficients=2, draws=2,
+               pl_depths=(4, 8), pl_samples=3, pl_features=6, pl_inner_width=8, pl_steps=40),
 )
 @dataclass(frozen=True)
 class ODELongTrainingConfig:
@@ -78,7 +94,8 @@ class ODELongTrainingConfig:
     ``depth`` network, d = q = ``features``, m = ``inner_width``, n = ``samples``; the risk and μ_t are recorded
     every ``record_every`` steps; ``coefficients`` entries of V and of W are drawn in depth in the weights figure."""
 
-    steps: int = 10_000
+    steps: int = HORIZON
+    draws: int = 3
     lr: float = 0.005
     depth: int = 64
     features: int = 16
@@ -88,8 +105,17 @@ class ODELongTrainingConfig:
     coefficients: int = 4
     activation: Literal["gelu", "tanh", "relu", "identity"] = "gelu"
     dtype: Literal["float32", "float64"] = "float32"
+    pl_depths: tuple[int, ...] = (8, 16, 32, 64)
+    pl_samples: int = 8
+    pl_features: int = 16
+    pl_inner_width: int = 64
+    pl_steps: int = 4000
 
     def __post_init__(self) -> None:
+        if self.draws < 1 or len(set(self.pl_depths)) < 2 or min(self.pl_depths) < 2 or self.pl_steps < 1:
+            raise ValueError("draws ≥ 1, two distinct pl_depths ≥ 2 and pl_steps ≥ 1 are required")
+        if self.pl_features < 2 * self.pl_samples:
+            raise ValueError("the PL regime needs pl_features ≥ 2·pl_samples (q ≥ 2n)")
         if self.depth < 2 or min(self.features, self.inner_width, self.samples, self.coefficients) < 1:
             raise ValueError("depth ≥ 2 and positive sizes are required")
         if self.lr <= 0 or self.record_every < 1 or self.steps < 4 * self.record_every:
@@ -133,6 +159,34 @@ def half_decay_rates(times: Sequence[float], losses: Sequence[float]) -> tuple[f
     return decay_rate(times[first], losses[first]), decay_rate(times[second], losses[second])
 
 
+def steps_to_target(steps: Sequence[int], times: Sequence[float], losses: Sequence[float], lr: float,
+                    target: float) -> tuple[float, bool]:
+    """(the step at which the loss reaches ``target``, whether it was observed): the first recorded step at or
+    below it, or else the last step plus ln(R_end/target)/(rate·lr) for the decay rate −d ln R/dt fitted over the
+    second half of the run (∞ when the loss is not decreasing)."""
+    losses = np.asarray(losses, dtype=np.float64)
+    reached = np.flatnonzero(losses <= target)
+    if reached.size:
+        return float(steps[reached[0]]), True
+    rate = half_decay_rates(times, losses)[1]
+    if not math.isfinite(rate) or rate <= 0:
+        return math.inf, False
+    return float(steps[-1]) + math.log(losses[-1] / target) / (rate * lr), False
+
+
+def _train_large_time(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """One smooth network of the PL regime (q ≥ 2n, float64) at one depth, trained for the shared flow time."""
+    config, depth = point["config"], point["depth"]
+    model = ODEResNet(config.pl_features, config.pl_features, config.pl_inner_width, config.pl_features, depth,
+                      activation=config.activation, V_init="zero", W_init=point["W"], rng=rng, dtype="float64")
+    history = gradient_flow(model, point["X"], point["Y"], lr=config.lr, steps=config.pl_steps,
+                            record_every=config.pl_steps)
+    V, W = model.stacked_weights()
+    rough = max(roughness(V), roughness(W))
+    return {"depth": depth, "final_loss": float(history.losses[-1]), "roughness": rough,
+            "depth_times_roughness": depth * rough}  # fmt: skip
+
+
 def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     """Train one initialization on the shared data; its history, trained weights and PL constant at t = 0."""
     config, init = point["config"], point["init"]
@@ -143,7 +197,16 @@ def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]
     history = gradient_flow(model, point["X"], point["Y"], lr=config.lr, steps=config.steps,
                             record_every=config.record_every)
     V, W = model.stacked_weights()
-    return {"init": init, "mu_init": mu_init, "V": V, "W": W, **history.as_arrays()}
+    return {"init": init, "draw": point["draw"], "mu_init": mu_init, "V": V, "W": W, **history.as_arrays()}
+
+
+def _large_time(config: ODELongTrainingConfig, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """The PL regime: one data set and one constant-in-depth 𝒲, shared by the networks of every depth."""
+    shape = (config.pl_samples, config.pl_features)
+    X, Y = rng.standard_normal(shape), rng.standard_normal(shape)
+    W = ConstantInDepth((config.pl_inner_width, config.pl_features), std=1.0, rng=rng)
+    points = [{"config": config, "depth": depth, "X": X, "Y": Y, "W": W} for depth in sorted(config.pl_depths)]
+    return sweep(_train_large_time, points, rng, desc="ODE large time, PL regime")
 
 
 @experiment(
@@ -155,17 +218,27 @@ def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]
 def run(config: ODELongTrainingConfig, rng: np.random.Generator) -> Result:
     result = Result(config)
     shape = (config.samples, config.features)
-    X = rng.standard_normal(shape).astype(config.dtype)
-    Y = rng.standard_normal(shape).astype(config.dtype)
+    data = [(rng.standard_normal(shape).astype(config.dtype), rng.standard_normal(shape).astype(config.dtype))
+            for _ in range(config.draws)]  # fmt: skip
     entries = {
         "V": _entries(rng, (config.features, config.inner_width), config.coefficients),
         "W": _entries(rng, (config.inner_width, config.features), config.coefficients),
     }
-    points = [{"init": init, "config": config, "X": X, "Y": Y} for init in INITS]
-    runs = {r["init"]: r for r in sweep(_train, points, rng, desc="ODE long training")}
+    # Draw 0 trains both initializations (the figures, the PL ratio, the roughness comparison); the other draws
+    # train the smooth one again on new data, for the loss claim.
+    points = [{"init": init, "draw": draw, "config": config, "X": X, "Y": Y}
+              for draw, (X, Y) in enumerate(data) for init in (INITS if draw == 0 else ("smooth",))]  # fmt: skip
+    trained = sweep(_train, points, rng, desc="ODE long training")
+    runs = {r["init"]: r for r in trained if r["draw"] == 0}
     summary = {init: _summary(config, runs[init]) for init in INITS}
-    _claims(result, config, summary["smooth"])
+    reach = [(r["draw"], *steps_to_target(r["steps"], r["times"], r["losses"], config.lr, LOSS_TARGET))
+             for r in trained if r["init"] == "smooth"]  # fmt: skip
+    large_time = _large_time(config, rng)
+    _claims(result, config, summary, reach, large_time)
     result.table("summary", list(summary.values()))
+    result.table("steps_to_target", [{"draw": draw, "steps": step, "observed": observed, "target": LOSS_TARGET}
+                                     for draw, step, observed in reach])  # fmt: skip
+    result.table("large_time", large_time)
     result.table("trajectory", [
         {"init": init, "step": int(step), "time": float(time), "loss": float(loss), "pl_ratio": float(mu)}
         for init in INITS
@@ -202,7 +275,6 @@ def _summary(config: ODELongTrainingConfig, r: Mapping[str, Any]) -> dict[str, A
         "final_loss": float(losses[-1]),
         "decay_rate_first_half": first,
         "decay_rate_second_half": second,
-        "rate_needed_for_target": math.log(float(losses[0]) / LOSS_TARGET) / config.flow_time,
         "mu_initial": float(mus[0]),
         "mu_min": float(mus.min()),
         "mu_final": float(mus[-1]),
@@ -218,22 +290,26 @@ def _summary(config: ODELongTrainingConfig, r: Mapping[str, Any]) -> dict[str, A
     }
 
 
-def _claims(result: Result, config: ODELongTrainingConfig, smooth: Mapping[str, Any]) -> None:
+def _claims(result: Result, config: ODELongTrainingConfig, summary: Mapping[str, dict], reach: list[tuple],
+            large_time: list[dict]) -> None:
+    smooth, iid = summary["smooth"], summary["iid"]
     protocol = (f"L = {config.depth}, n = {config.samples}, d = q = {config.features}, m = {config.inner_width}, "
                 f"V = 0 and every W_k equal to one N(0, 1) draw, {config.steps} steps of learning rate "
                 f"{config.lr:g}·L (flow time {config.flow_time:g})")
+    worst = max(step for _, step, _ in reach)
+    how = ", ".join(f"{step:.3g} ({'observed' if observed else 'extrapolated'})" for _, step, observed in reach)
     result.claim(at_most(
         "003.loss-to-zero",
-        f"Smooth initialization ({protocol}): the training loss falls below {LOSS_TARGET:g} "
-        f"(from {smooth['initial_loss']:.3g}), linearly on a log scale. Trend: −d ln R/dt = "
-        f"{smooth['decay_rate_first_half']:.3g} over the first half of the run and "
-        f"{smooth['decay_rate_second_half']:.3g} over the second (a rate of "
-        f"{smooth['rate_needed_for_target']:.3g} throughout would reach {LOSS_TARGET:g} at the last step).",
+        f"Smooth initialization ({protocol}; {config.draws} data draw(s)): the training loss reaches "
+        f"{LOSS_TARGET:g} within {HORIZON:,} steps, linearly on a log scale. The step at which each draw reaches it: "
+        f"{how} — extrapolated from the decay rate −d ln R/dt over the second half of the run when the run is "
+        f"shorter (draw 0: {smooth['decay_rate_first_half']:.3g} over the first half, "
+        f"{smooth['decay_rate_second_half']:.3g} over the second).",
         f"{SOURCE}, second contribution (under a PL condition the flow converges to a global minimum)",
-        high=LOSS_TARGET, measured=smooth["final_loss"], stderr=0.0,
-        notes=OUTSIDE_THE_THEOREM + " The loss is still decreasing at this horizon: the authors' 10,000 steps are a "
-        "reduced length by their own account, and an independent rerun of their script reaches 1e-5 only after "
-        "about 43,000 steps. ode-width-pl tests the theorem's own regime $q \\geq 2n$.",
+        high=HORIZON, measured=worst, stderr=0.0,
+        notes=OUTSIDE_THE_THEOREM + " The authors' own 10,000 steps are a reduced horizon by their README's account;"
+        " an independent rerun of their script reaches 1e-5 after ≈ 43k steps and 1e-7 after ≈ 77k. An "
+        "extrapolation from a short run assumes the rate of its second half persists; the full scale observes.",
     ))
     result.claim(at_least(
         "003.pl-bounded",
@@ -245,15 +321,31 @@ def _claims(result: Result, config: ODELongTrainingConfig, smooth: Mapping[str, 
     ))
     result.claim(at_most(
         "003.long-smooth",
-        f"Smooth initialization ({protocol}): the trained weights stay smooth in depth, max_k ‖Z_{{k+1}} − Z_k‖_F "
-        f"over V and W at most {ROUGHNESS_CONSTANT:g}/L = {ROUGHNESS_CONSTANT / config.depth:.3g} (median step over "
-        f"k: V {smooth['median_step_V']:.3g}, W {smooth['median_step_W']:.3g}; the largest step of V is between "
-        f"layers {smooth['roughest_layer_V']} and {smooth['roughest_layer_V'] + 1}).",
-        f"{SOURCE}, first contribution and Figure 1, left (the trained weights discretize a smooth function)",
-        high=ROUGHNESS_CONSTANT / config.depth, measured=smooth["roughness"], stderr=0.0,
-        notes=OUTSIDE_THE_THEOREM + " Without it, nothing bounds how far the trained weights drift from a smooth "
-        "function as training goes on; the paper's Figure 1 draws one coefficient, which need not show the largest "
-        "layer-to-layer step that this claim bounds.",
+        f"After the same training ({protocol}), the smooth-init weights stay smooth in depth next to the i.i.d. "
+        f"ones: the roughness max_k ‖Z_{{k+1}} − Z_k‖_F over V and W of the smooth run is at most "
+        f"{ROUGHNESS_RATIO:g} of the i.i.d. run's (smooth {smooth['roughness']:.3g}, i.i.d. {iid['roughness']:.3g}; "
+        f"median step of the smooth V {smooth['median_step_V']:.3g}, W {smooth['median_step_W']:.3g}).",
+        f"{SOURCE}, first contribution and Figure 1 (smooth against i.i.d. trained weights)",
+        high=ROUGHNESS_RATIO, measured=smooth["roughness"] / iid["roughness"], stderr=0.0,
+    ))
+    depths = ", ".join(str(r["depth"]) for r in large_time)
+    regime = (f"q = {config.pl_features} ≥ 2n = {2 * config.pl_samples}, m = {config.pl_inner_width}, float64, "
+              f"smooth init, {config.pl_steps} steps of learning rate {config.lr:g}·L at every L ∈ {{{depths}}}")
+    scaled = [r["depth_times_roughness"] for r in large_time]
+    result.claim(at_most(
+        "003.large-time.roughness",
+        f"In the PL regime ({regime}), L × roughness stays bounded across depths: max/min over L of "
+        f"L·max_k ‖Z_{{k+1}} − Z_k‖_F is at most {LARGE_TIME_SPREAD:g} (values: "
+        f"{', '.join(f'{value:.3g}' for value in scaled)}).",
+        f"{SOURCE}, first and second contributions (the trained network stays a discretized ODE as t grows)",
+        high=LARGE_TIME_SPREAD, measured=max(scaled) / min(scaled), stderr=0.0,
+    ))
+    result.claim(at_most(
+        "003.large-time.loss",
+        f"In the same regime ({regime}), the loss reaches {LARGE_TIME_LOSS:g} at every depth: the largest final "
+        f"loss over L.",
+        f"{SOURCE}, second contribution (the PL condition holds for q ≥ C·n and the flow reaches a global minimum)",
+        high=LARGE_TIME_LOSS, measured=max(r["final_loss"] for r in large_time), stderr=0.0,
     ))
 
 
