@@ -84,7 +84,7 @@ OUTSIDE_THE_THEOREM = (
 
 
 @scales(
-    quick=dict(steps=2500, draws=1),
+    quick=dict(steps=2000, draws=1),
     smoke=dict(steps=40, depth=8, features=4, inner_width=8, samples=6, record_every=5, coefficients=2, draws=2,
                pl_depths=(4, 8), pl_samples=3, pl_features=6, pl_inner_width=8, pl_steps=40),
 )

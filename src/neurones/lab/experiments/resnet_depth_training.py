@@ -45,7 +45,7 @@ BETAS = (0.25, 0.5, 1.0)
 IN_FEATURES, CLASSES = 40, 10
 
 
-@scales(quick=dict(steps=300, seeds=3), smoke=dict(depth=8, width=8, steps=10, seeds=2, batch_size=20))
+@scales(quick=dict(steps=200, seeds=3), smoke=dict(depth=8, width=8, steps=10, seeds=2, batch_size=20))
 @dataclass(frozen=True)
 class DepthTrainingConfig:
     """res-3 networks of ``depth`` blocks and ``width`` units, Adam(``lr``) for ``steps`` steps of ``batch_size``."""
