@@ -63,6 +63,15 @@ BIBLIOGRAPHY: dict[str, Reference] = {
             "https://arxiv.org/abs/2309.01213",
         ),
         Reference(
+            "marion-2022",
+            "Marion, Fermanian, Biau & Vert",
+            2022,
+            "Scaling ResNets in the large-depth regime",
+            "",
+            "arXiv:2206.06929; the paper behind seed document 004",
+            "https://arxiv.org/abs/2206.06929",
+        ),
+        Reference(
             "shen-vin-2023",
             "Shen & Vin",
             2023,
