@@ -37,19 +37,25 @@ def test_shapes_through_the_network():
     assert first.shape == second.shape == (3, 16, 16, 3, 3)
     first[0] += 1.0  # a copy: the model is untouched
     assert not np.shares_memory(first, model.blocks[0].conv1.weight.data)
-    assert model.blocks[0].conv1.bias is None and model.stem_conv.bias is None
+    assert model.blocks[0].conv1.bias.shape == (16,) and model.stem_conv.bias is None  # the authors keep biases
     assert model.stem_conv.stride == (3, 3) and model.stem_conv.padding == (1, 1)
 
 
 def test_block_is_euler_step_of_its_branch():
     block = ODEConvBlock(4, depth=8, rng=1)
     x = nr.tensor(np.random.default_rng(2).standard_normal((3, 4, 5, 5)).astype(np.float32))
+    np.testing.assert_array_equal(block(x).data, x.data)  # the zeroed second normalization: the branch starts at 0
+    with nr.no_grad():
+        block.bn2.weight.copy_(np.random.default_rng(3).standard_normal(4).astype(np.float32))
     branch = block.bn2(block.conv2(block.activation(block.bn1(block.conv1(x)))))
     np.testing.assert_allclose(block(x).data, x.data + branch.data / 8, rtol=1e-6, atol=1e-6)
 
 
 def test_constant_init_repeats_one_kernel_in_every_block():
     model = ODEConvResNet(6, "constant", rng=3)
+    for name in ("conv1", "conv2"):  # biases repeated too, as in the authors' smooth init
+        biases = np.stack([getattr(block, name).bias.data for block in model.blocks])
+        np.testing.assert_array_equal(biases, np.broadcast_to(biases[0], biases.shape))
     for kernels in model.stacked_kernels():
         assert roughness(kernels) == 0.0
         np.testing.assert_array_equal(kernels, np.broadcast_to(kernels[0], kernels.shape))
@@ -144,9 +150,9 @@ def test_matches_pytorch_on_the_same_weights():
     class TorchBlock(tnn.Module):
         def __init__(self, depth):
             super().__init__()
-            self.conv1 = tnn.Conv2d(16, 16, 3, padding=1, bias=False)
+            self.conv1 = tnn.Conv2d(16, 16, 3, padding=1)
             self.bn1 = tnn.BatchNorm2d(16)
-            self.conv2 = tnn.Conv2d(16, 16, 3, padding=1, bias=False)
+            self.conv2 = tnn.Conv2d(16, 16, 3, padding=1)
             self.bn2 = tnn.BatchNorm2d(16)
             self.depth = depth
 
@@ -168,6 +174,9 @@ def test_matches_pytorch_on_the_same_weights():
             return self.fc(tnn.functional.avg_pool2d(h, 4).flatten(1))
 
     model = ODEConvResNet(3, "gp", rng=13)
+    with nr.no_grad():  # a non-zero branch, so that the comparison covers the blocks
+        for block in model.blocks:
+            block.bn2.weight.copy_(np.random.default_rng(4).uniform(0.5, 1.5, 16).astype(np.float32))
     reference = TorchModel(3)
     reference.load_state_dict({name: torch.from_numpy(np.array(value)) for name, value in model.state_dict().items()})
     x = images(5, seed=14)

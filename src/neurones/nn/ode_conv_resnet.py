@@ -19,9 +19,14 @@ Initialization of the blocks' convolution weights (``init``):
 
 All three draw entries of the same variance, set by ``weight_scale``: ``"default"`` is the variance of PyTorch's
 default convolution law U(−1/√fan_in, 1/√fan_in), i.e. std 1/√(3 fan_in); ``"he"`` is He's std √(2/fan_in)
-(fan_in = 16·3·3 = 144). The laws are Gaussian in all cases, which the Gaussian process needs. Convolutions that a
-batch normalization follows carry no bias (the normalization's shift replaces it); the stem and the linear head
-keep PyTorch's default initialization.
+(fan_in = 16·3·3 = 144). The laws are Gaussian in all cases, which the Gaussian process needs.
+
+As in the authors' code (``michaelsdr/implicit-regularization-resnets-nodes``, ``resnet.py`` and
+``train_tiny.py``): the blocks' convolutions keep their biases (drawn like the kernels, in depth, with PyTorch's
+default bias variance 1/(3 fan_in)); each block's second batch normalization starts at weight 0 and bias 0, so the
+residual branch is 0 at initialization — the convolutional counterpart of V = 0; and the smooth ``"constant"``
+initialization repeats every parameter of one block (kernels, biases, batch-normalization parameters) in all of
+them. The stem and the linear head keep PyTorch's default initialization.
 """
 
 from __future__ import annotations
@@ -63,11 +68,14 @@ class ODEConvBlock(Module):
         if activation not in CONV_ACTIVATIONS:
             raise ValueError(f"ODEConvBlock: activation must be one of {tuple(CONV_ACTIVATIONS)}, got {activation!r}")
         gen = as_generator(rng)
-        self.conv1 = Conv2d(channels, channels, 3, padding=1, bias=False, dtype=dtype, rng=gen)
+        self.conv1 = Conv2d(channels, channels, 3, padding=1, dtype=dtype, rng=gen)
         self.bn1 = BatchNorm2d(channels, dtype=dtype)
         self.activation = CONV_ACTIVATIONS[activation]()
-        self.conv2 = Conv2d(channels, channels, 3, padding=1, bias=False, dtype=dtype, rng=gen)
+        self.conv2 = Conv2d(channels, channels, 3, padding=1, dtype=dtype, rng=gen)
         self.bn2 = BatchNorm2d(channels, dtype=dtype)
+        with no_grad():  # the branch starts at 0 (the authors' zeroed second normalization)
+            self.bn2.weight.zero_()
+            self.bn2.bias.zero_()
         self.step = 1.0 / depth
 
     def forward(self, x):
@@ -113,13 +121,16 @@ class ODEConvResNet(Module):
         self.pool = AvgPool2d(4)
         self.fc = Linear(4 * channels, num_classes, dtype=dtype, rng=gen)
         shape = (channels, channels, 3, 3)
-        std = kernel_std(weight_scale, math.prod(shape[1:]))
+        fan_in = math.prod(shape[1:])
+        std, bias_std = kernel_std(weight_scale, fan_in), kernel_std("default", fan_in)
         for name in ("conv1", "conv2"):
             kernels = weights_in_depth(init, shape, depth, std, bandwidth, gen, "ODEConvResNet")
+            biases = weights_in_depth(init, (channels,), depth, bias_std, bandwidth, gen, "ODEConvResNet")
             with no_grad():
-                for block, kernel in zip(self.blocks, kernels, strict=True):
-                    weight = getattr(block, name).weight
-                    weight.copy_(kernel.astype(weight.dtype))
+                for block, kernel, bias in zip(self.blocks, kernels, biases, strict=True):
+                    convolution = getattr(block, name)
+                    convolution.weight.copy_(kernel.astype(convolution.weight.dtype))
+                    convolution.bias.copy_(bias.astype(convolution.bias.dtype))
 
     def forward(self, x):
         h = self.stem_relu(self.stem_bn(self.stem_conv(x)))

@@ -2,9 +2,11 @@
 i.i.d. initialization of the residual blocks.
 
 The network (:class:`~neurones.nn.ODEConvResNet`) is a stem convolution, L residual blocks
-x ↦ x + (1/L)·BN(conv3×3(σ(BN(conv3×3 x)))) and a linear head. Its blocks' kernels start either as samples
-Z_k = 𝒵(k/L) of one function of depth (smooth: constant, or a Gaussian process in depth) or as independent draws
-(i.i.d.); both are trained with the paper's protocol: SGD with momentum 0.9, weight decay 5·10⁻⁴, batches of 64,
+x ↦ x + (1/L)·BN(conv3×3(σ(BN(conv3×3 x)))) and a linear head. As in the authors' code, the convolutions keep
+their biases and each block's second batch normalization starts at 0 (the branch is 0 at initialization, the
+convolutional V = 0). Its blocks' kernels and biases start either as samples Z_k = 𝒵(k/L) of one function of
+depth (smooth: every block a copy of one, or a Gaussian process in depth) or as independent draws (i.i.d.); both
+are trained with the paper's protocol: SGD with momentum 0.9, weight decay 5·10⁻⁴, batches of 64,
 learning rate 0.04 on a cosine schedule over 180 epochs, random crops (padding 4) and horizontal flips,
 cross-entropy. The paper reports 81.28% test accuracy for BN + GELU + smooth initialization at L = 256, and
 (Figure 1) that the trained smooth-init weights still discretize a smooth function of depth while i.i.d.-init
@@ -18,8 +20,8 @@ without a claim: the paper's 81.28% is a number for 180 epochs at L = 256, and a
 not be the same rule.
 
 CIFAR-10 is not downloaded: the experiment reads the "python version" batches from ``data_dir`` (default: the
-environment variable ``NEURONES_CIFAR10``). When they are absent the run is *skipped* — no claims, and the report
-says where it looked and how to point it at the data.
+environment variable ``NEURONES_CIFAR10``). When no folder is configured the run is *skipped* — no claims, and the
+report says how to point it at the data; a configured folder that does not hold the data is an error.
 """
 
 from __future__ import annotations
