@@ -16,7 +16,8 @@ from neurones.nn.depth_functions import ConstantInDepth, GaussianProcessInDepth
 from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
 
 FIGURES = ["distance-vs-depth", "trained-weights-vs-depth", "loss-vs-flow-time"]
-CLAIMS = {"003.convergence[init]", "003.convergence[trained]", "003.weight-convergence[t=0.1]"}
+CLAIMS = {"003.convergence[init]", "003.convergence[trained]", "003.weight-convergence[t=2]",
+          "003.weight-convergence[t=4]"}
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +118,10 @@ def test_smoke_run(smoke):
     assert slopes["init"]["depths"] == "4,8,16" and slopes["trained"]["depths"] == "4,8"
     for state in ("init", "trained"):
         assert claims[f"003.convergence[{state}]"]["measured"] == pytest.approx(slopes[state]["slope"], rel=1e-12)
-    weights = np.polyfit(np.log([4, 8]), np.log([r["weight_gap_trained"] for r in rows[:-1]]), 1)[0]
-    assert claims["003.weight-convergence[t=0.1]"]["measured"] == pytest.approx(weights, rel=1e-9)
-    assert slopes["weights"]["depths"] == "4,8"
+    distances = [r for r in record["tables"]["authors_weight_distances"] if r["iteration"] == 4]
+    assert [r["depth"] for r in distances] == [2, 4, 8]
+    weights = np.polyfit(np.log([2, 4, 8]), np.log([r["rms_distance"] for r in distances]), 1)[0]
+    assert claims["003.weight-convergence[t=4]"]["measured"] == pytest.approx(weights, rel=1e-9)
     # The init slope refits from the table's distances.
     expected = np.polyfit(np.log(config.depths), np.log([r["distance_init"] for r in rows]), 1)[0]
     assert slopes["init"]["slope"] == pytest.approx(expected, rel=1e-9)
@@ -135,3 +137,12 @@ def test_same_seed_same_numbers(smoke, tmp_path):
 def test_workers_give_the_same_numbers(smoke, tmp_path):
     parallel = run_experiment("ode-convergence", "smoke", seed=0, out=tmp_path / "parallel", workers=2)
     assert claim_numbers(parallel.record) == claim_numbers(smoke.record)
+
+
+def test_authors_distance_is_zero_at_the_reference_depth():
+    config = dataclasses.replace(at_scale(oc.ODEConvergenceConfig, "smoke"), authors_depths=(2, 8),
+                                 authors_reference=8, authors_iterations=(1, 3))  # fmt: skip
+    rows = oc.authors_weight_distances(config, np.random.default_rng(0))
+    by_key = {(r["depth"], r["iteration"]): r["rms_distance"] for r in rows}
+    assert by_key[(8, 1)] == by_key[(8, 3)] == 0.0  # the same network, trained the same way
+    assert by_key[(2, 3)] > 0
