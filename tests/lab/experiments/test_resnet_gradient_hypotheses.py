@@ -61,7 +61,7 @@ def test_smoke_run(smoke):
     record = check_run_directory(smoke, ["hypothesis3-bias"])
     ids = [c["id"] for c in record["claims"]]
     assert ids == [f"004.{name}[{block}]" for block in rgh.BLOCKS for name in ("eq23", "note3.prop6")] + [
-        "004.note3[bias]"
+        "004.note3[bias]", "004.note3[covariance]"
     ]
     assert len(record["tables"]["summary"]) == 3
 

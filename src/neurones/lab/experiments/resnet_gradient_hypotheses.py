@@ -21,8 +21,9 @@ sphere) and u = ⟨ω, ĥ_L⟩,
 
 which tends to √(2/(π d)) when ‖h_L‖ is large against y (:func:`hypothesis3_bias`, by quadrature over the laws of
 r and u, given each example's ‖h_L‖). ``004.note3[bias]`` claims that value: Note 3 is wrong as stated, by about
-√(2/(πd)) ≈ 0.1 at d = 64. ``004.note3.prop6[block]`` asks whether Proposition 6's bracket of
-E‖p_0 − p_L‖²/‖p_L‖² survives under this loss (the band of the seed).
+√(2/(πd)) ≈ 0.1 at d = 64. ``004.note3[covariance]`` checks the other half of the hypothesis,
+E[b bᵀ | h_L] = I/d, which does hold here (B is isotropic). ``004.note3.prop6[block]`` asks whether Proposition
+6's bracket of E‖p_0 − p_L‖²/‖p_L‖² survives under this loss (the band of the seed).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def _jacobian_vector_products(net: ScaledResNet, states: list[np.ndarray], Z: np
 def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     config, block = point["config"], point["block"]
     d = config.width
-    eq23, bias, prediction, gradient_ratio = [], [], [], []
+    eq23, bias, prediction, gradient_ratio, spread = [], [], [], [], []
     for _ in range(config.draws):
         net = ScaledResNet(d, d, 1, config.depth, block=block, beta=config.beta, dtype=np.float64, rng=rng)
         x = nr.tensor(rng.standard_normal((config.batch, d)))
@@ -115,6 +116,9 @@ def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, An
         b = pL / np.linalg.norm(pL, axis=1, keepdims=True)
         hL_norm = np.linalg.norm(h[-1], axis=1)
         bias.extend(np.sum(b * h[-1], axis=1) / hL_norm)
+        direction = rng.standard_normal(d)  # a fixed unit vector independent of the network: d·E(bᵀe)² = 1 iff
+        direction /= np.linalg.norm(direction)  # E[b bᵀ] has the trace-normalized isotropic form I/d along e
+        spread.extend(d * (b @ direction) ** 2)
         prediction.extend(hypothesis3_bias(hL_norm, d))
         gradient_ratio.extend(np.sum((p0 - pL) ** 2, axis=1) / np.sum(pL**2, axis=1))
         Z = rng.standard_normal((d, config.z_draws))
@@ -123,7 +127,7 @@ def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, An
         exact = np.sum(p0[0] ** 2) / np.sum(pL[0] ** 2)
         eq23.append(monte_carlo / exact)
     return {"block": block, "eq23": np.array(eq23), "bias": np.array(bias), "prediction": np.array(prediction),
-            "gradient_ratio": np.array(gradient_ratio)}  # fmt: skip
+            "gradient_ratio": np.array(gradient_ratio), "spread": np.array(spread)}  # fmt: skip
 
 
 @experiment(
@@ -176,6 +180,18 @@ def run(config: GradientHypothesesConfig, rng: np.random.Generator) -> Result:
         "says; pooled over the three blocks.",
         f"{SOURCE}, Hypothèse 3 and Note 3",
         predicted=predicted, measured=float(np.mean(bias)), stderr=stderr, tol=0.0,
+    ))
+    per_network_spread = np.concatenate(
+        [m["spread"].reshape(config.draws, config.batch).mean(axis=1) for m in measured]
+    )
+    spread, spread_stderr = mean_and_stderr(per_network_spread)
+    result.claim(equality(
+        "004.note3[covariance]",
+        r"The second half of Hypothesis 3, $\mathbb{E}[b b^T | h_L] = I_d/d$, does hold under the authors' loss "
+        r"($b = \pm B/\|B\|$ with $B$ isotropic): $d\,\mathbb{E}(b^T e)^2 = 1$ for a unit vector $e$ drawn "
+        "independently of the network; pooled over the three blocks.",
+        f"{SOURCE}, Hypothèse 3 and Note 3",
+        predicted=1.0, measured=spread, stderr=spread_stderr, tol=0.0,
     ))
     result.table("summary", rows)
     fig = result.figure(
