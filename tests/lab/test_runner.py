@@ -273,3 +273,12 @@ def test_registry(monkeypatch):
         experiment("toy-registered", config=ToyConfig, title="Toy", source="Toy")(lambda c, r: None)
     with pytest.raises(TypeError, match="is not a dataclass"):
         experiment("toy-undeclared", config=dict, title="", source="")
+
+
+def test_every_experiment_builds_its_three_scales(monkeypatch):
+    from neurones.lab.config import SCALES, at_scale
+
+    monkeypatch.delenv("NEURONES_CIFAR10", raising=False)  # a configured but absent folder would be an error
+    for registered in experiments():
+        configs = [at_scale(registered.config, scale) for scale in SCALES]
+        assert configs[2] == registered.config()  # the defaults are the full scale, the source's protocol
