@@ -25,7 +25,9 @@ def test_beta_one_is_the_euler_scheme_of_a_fixed_ode():
 
 
 def test_smoke_run(smoke):
-    record = check_run_directory(smoke, ["median-vs-depth"])
+    record = check_run_directory(smoke, ["median-vs-depth", "hurst-heat-map"])
+    heat = record["tables"]["hurst_heat_map"]
+    assert [(r["hurst"], r["beta"]) for r in heat] == [(0.5, 0.5), (0.5, 1.0), (0.75, 0.5), (0.75, 1.0)]
     assert [c["id"] for c in record["claims"]] == ["004.smooth.identity", "004.smooth.critical", "004.smooth.explosion"]
     medians = {(r["beta"], r["depth"]): r["median_ratio"] for r in record["tables"]["medians"]}
     assert medians[(2.0, 64)] < medians[(2.0, 4)]  # identity as L grows
@@ -35,3 +37,13 @@ def test_smoke_run(smoke):
 def test_same_seed_same_numbers(smoke, tmp_path):
     again = run_experiment("resnet-smooth-scaling", "smoke", seed=0, out=tmp_path / "again")
     assert claim_numbers(again.record) == claim_numbers(smoke.record)
+
+
+def test_fractional_noise_has_the_covariance_of_fbm_increments():
+    noise = rss.fractional_noise(0.75, 64, 20_000, np.random.default_rng(0))
+    assert noise.var() == pytest.approx(1.0, rel=0.02)
+    lag_one = np.mean(noise[:-1] * noise[1:])
+    assert lag_one == pytest.approx(0.5 * (2**1.5 - 2), abs=0.01)  # γ(1) = ½(2^{2H} − 2)
+    assert np.var(noise.sum(axis=0)) == pytest.approx(64**1.5, rel=0.03)  # Var B_H(L) = L^{2H}
+    white = rss.fractional_noise(0.5, 16, 20_000, np.random.default_rng(1))
+    assert abs(np.mean(white[:-1] * white[1:])) < 0.02  # H = ½: independent increments

@@ -15,8 +15,13 @@ width d = 40, entries of √d·𝒱 and √d·𝒲 independent Gaussian processe
 (:class:`~neurones.nn.depth_functions.GaussianProcessInDepth`, bandwidth ``bandwidth``), Gaussian inputs, depths up
 to 1000. Claims, on the median over networks and inputs, as Corollary 1's: ``004.smooth.identity`` (log–log slope
 in [−1.2, −0.8] at β = 2), ``004.smooth.critical`` (a change under 25% between the two deepest L at β = 1) and
-``004.smooth.explosion`` (median above 100 at the deepest L at β = ½). The authors' full-scale heat map over
-fractional-Brownian increments (Hurst H against β) is not reproduced here.
+``004.smooth.explosion`` (median above 100 at the deepest L at β = ½).
+
+Between i.i.d. and smooth weights, the authors draw each entry of V_k as the increments of a fractional Brownian
+motion of Hurst index H (fractional Gaussian noise, normalized to unit variance; :func:`fractional_noise`): the
+sum of L of them grows like L^H, so the critical scaling is β = H (½ for i.i.d., → 1 for smooth). The heat map
+``hurst-heat-map`` shows the median ratio at the deepest L over a grid of (H, β), with W_k i.i.d.; it is reported
+as a figure and a table, without a claim.
 """
 
 from __future__ import annotations
@@ -41,7 +46,11 @@ BETAS = (0.5, 1.0, 2.0)
 IDENTITY_SLOPE = (-1.2, -0.8)
 
 
-@scales(quick=dict(depths=(10, 100, 1000), draws=50), smoke=dict(depths=(4, 16, 64), draws=3, width=8, batch=4))
+@scales(
+    quick=dict(depths=(10, 100, 1000), draws=50, hursts=(0.5, 0.75), heat_betas=(0.25, 0.5, 0.75, 1.0), heat_draws=3),
+    smoke=dict(depths=(4, 16, 64), draws=3, width=8, batch=4, hursts=(0.5, 0.75), heat_betas=(0.5, 1.0),
+               heat_draws=1),
+)
 @dataclass(frozen=True)
 class SmoothScalingConfig:
     """``draws`` networks per (β, L), each with its own draw of 𝒱 and 𝒲, of width ``width``; ``batch`` inputs."""
@@ -51,6 +60,9 @@ class SmoothScalingConfig:
     draws: int = 200
     batch: int = 16
     bandwidth: float = 0.25
+    hursts: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9)
+    heat_betas: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1)
+    heat_draws: int = 10
 
     def __post_init__(self) -> None:
         if len(set(self.depths)) < 3 or min(self.depths) < 2 or self.draws < 3 or min(self.width, self.batch) < 1:
@@ -72,6 +84,54 @@ def _state_ratios(point: Mapping[str, Any], rng: np.random.Generator) -> dict[st
             h = h + alpha * np.maximum(h @ W_k.T, 0.0) @ V_k.T
         ratios.append(np.linalg.norm(h - h0, axis=1) / np.linalg.norm(h0, axis=1))
     return {"beta": beta, "depth": depth, "ratios": np.stack(ratios)}
+
+
+def fractional_noise(hurst: float, steps: int, paths: int, rng: np.random.Generator) -> np.ndarray:
+    """``paths`` independent sequences of ``steps`` unit-variance increments of a fractional Brownian motion of
+    Hurst index ``hurst`` (fractional Gaussian noise), as an array (steps, paths): the Cholesky factor of the
+    Toeplitz covariance γ(k) = ½(|k + 1|^{2H} − 2|k|^{2H} + |k − 1|^{2H}) times standard normals."""
+    lags = np.arange(steps, dtype=np.float64)
+    gamma = 0.5 * (np.abs(lags + 1) ** (2 * hurst) - 2 * lags ** (2 * hurst) + np.abs(lags - 1) ** (2 * hurst))
+    covariance = gamma[np.abs(np.subtract.outer(np.arange(steps), np.arange(steps)))]
+    return np.linalg.cholesky(covariance) @ rng.standard_normal((steps, paths))
+
+
+def _hurst_point(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """The median ratio at the deepest L for V_k the fractional noise of Hurst ``hurst``, W_k i.i.d."""
+    config, hurst, beta = point["config"], point["hurst"], point["beta"]
+    d, depth = config.width, max(config.depths)
+    alpha = depth**-beta
+    ratios = []
+    for _ in range(config.heat_draws):
+        V = fractional_noise(hurst, depth, d * d, rng).reshape(depth, d, d) / math.sqrt(d)
+        h0 = rng.standard_normal((config.batch, d))
+        h = h0
+        for V_k in V:
+            W_k = rng.standard_normal((d, d)) / math.sqrt(d)
+            h = h + alpha * np.maximum(h @ W_k.T, 0.0) @ V_k.T
+        ratios.append(np.linalg.norm(h - h0, axis=1) / np.linalg.norm(h0, axis=1))
+    return {"hurst": hurst, "beta": beta, "median_ratio": float(np.median(ratios))}
+
+
+def _hurst_heat_map(result: Result, config: SmoothScalingConfig, rng: np.random.Generator) -> None:
+    points = [{**p, "config": config} for p in grid(hurst=config.hursts, beta=config.heat_betas)]
+    rows = sweep(_hurst_point, points, rng, desc="fractional-noise weights")
+    result.table("hurst_heat_map", rows)
+    values = np.array([[r["median_ratio"] for r in rows if r["hurst"] == hurst] for hurst in config.hursts])
+    fig = result.figure(
+        "hurst-heat-map",
+        f"log10 of the median ‖h_L − h_0‖/‖h_0‖ at L = {max(config.depths)} when the entries of V_k are fractional "
+        f"Gaussian noise of Hurst index H (rows) and α = L^(−β) (columns), W_k i.i.d., width {config.width}: the "
+        f"boundary between explosion and identity follows β = H (dashed), ½ for i.i.d. weights.",
+    )
+    ax = fig.subplots()
+    image = ax.imshow(np.log10(values), aspect="auto", origin="lower", cmap="coolwarm",
+                      extent=(min(config.heat_betas), max(config.heat_betas), min(config.hursts),
+                              max(config.hursts)))  # fmt: skip
+    ax.plot(config.hursts, config.hursts, linestyle="--", color="black", label="β = H")
+    ax.set(xlabel="β", ylabel="Hurst index H")
+    ax.legend()
+    fig.colorbar(image, ax=ax, label="log10 median ratio")
 
 
 @experiment(
@@ -138,4 +198,5 @@ def run(config: SmoothScalingConfig, rng: np.random.Generator) -> Result:
                 label=f"β = {beta:g}")  # fmt: skip
     ax.set(xscale="log", yscale="log", xlabel="depth L", ylabel="median ‖h_L − h_0‖/‖h_0‖")
     ax.legend()
+    _hurst_heat_map(result, config, rng)
     return result
