@@ -73,27 +73,29 @@ class RunRequest:
     config: Any
     code: str
 
-    def record(self) -> dict[str, Any]:
+    def fields(self) -> dict[str, Any]:
+        """The request as JSON-ready fields: what the key hashes."""
         return {
             "experiment": self.experiment,
             "scale": self.scale,
             "seed": self.seed,
             "config": to_jsonable(config_to_dict(self.config)),
             "code": self.code,
-            "key": self.key,
         }
+
+    def record(self) -> dict[str, Any]:
+        """request.json: the fields and their key."""
+        fields = self.fields()
+        return {**fields, "key": _hash(fields)}
 
     @property
     def key(self) -> str:
         """The hash of the request: two runs with the same key computed the same numbers."""
-        fields = {
-            "experiment": self.experiment,
-            "scale": self.scale,
-            "seed": self.seed,
-            "config": to_jsonable(config_to_dict(self.config)),
-            "code": self.code,
-        }
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode("utf-8")).hexdigest()[:24]
+        return _hash(self.fields())
+
+
+def _hash(fields: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode("utf-8")).hexdigest()[:24]
 
 
 @dataclass
@@ -202,14 +204,14 @@ def start_run(request: RunRequest, out: Path | str | None = None) -> Path:
     """Create the run directory of ``request`` (``out``, or a new one under ``runs/``) and write what was asked."""
     directory = claim_directory(out) if out is not None else new_run_directory(request.experiment)
     write_text_atomic(directory / REQUEST_FILE, json_text(request.record()))
-    write_text_atomic(directory / CONFIG_FILE, json_text(request.record()["config"]))
+    write_text_atomic(directory / CONFIG_FILE, json_text(request.fields()["config"]))
     return directory
 
 
 def write_run(directory: Path, request: RunRequest, output: RunOutput) -> Run:
     """Write figures, then results.json (last: its presence marks the run complete)."""
     record = {
-        **{key: value for key, value in request.record().items() if key != "key"},
+        **request.fields(),
         "claims": output.claims,
         "tables": output.tables,
         "figures": [f"{FIGURES_DIR}/{name}.png" for name, _, _ in output.figures],
