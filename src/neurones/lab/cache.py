@@ -40,18 +40,24 @@ def stored_runs(root: Path | str) -> Iterator[StoredRun]:
             yield StoredRun(directory, key, (directory / RESULTS_FILE).is_file())
 
 
-def find_complete(root: Path | str, key: str, *, exclude: Path | None = None) -> Path | None:
-    """The most recent complete run under ``root`` made by the request with hash ``key``, or ``None``."""
-    matches = [run.directory for run in stored_runs(root) if run.key == key and run.complete]
-    matches = [directory for directory in matches if exclude is None or not directory.is_relative_to(exclude)]
-    return max(matches, key=lambda directory: (directory / RESULTS_FILE).stat().st_mtime, default=None)
+class RunIndex:
+    """The stored runs under a root, read once and grouped by request key: a report looks every experiment up in
+    it instead of walking the run folders again for each one."""
 
+    def __init__(self, root: Path | str) -> None:
+        self.by_key: dict[str, list[StoredRun]] = {}
+        for run in stored_runs(root):
+            self.by_key.setdefault(run.key, []).append(run)
 
-def find_interrupted(root: Path | str, key: str, *, exclude: Path | None = None) -> list[Path]:
-    """The point stores of the interrupted runs under ``root`` made by the request with hash ``key``."""
-    return [
-        run.directory / POINTS_DIR
-        for run in stored_runs(root)
-        if run.key == key and not run.complete and (run.directory / POINTS_DIR).is_dir()
-        and (exclude is None or not run.directory.is_relative_to(exclude))
-    ]
+    def newest_complete(self, key: str) -> Path | None:
+        """The most recent complete run made by the request with hash ``key``, or ``None``."""
+        matches = [run.directory for run in self.by_key.get(key, []) if run.complete]
+        return max(matches, key=lambda directory: (directory / RESULTS_FILE).stat().st_mtime, default=None)
+
+    def interrupted_points(self, key: str) -> list[Path]:
+        """The point stores of the interrupted runs made by the request with hash ``key``."""
+        return [
+            run.directory / POINTS_DIR
+            for run in self.by_key.get(key, [])
+            if not run.complete and (run.directory / POINTS_DIR).is_dir()
+        ]

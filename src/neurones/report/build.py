@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neurones.errors import OutputError
-from neurones.lab.cache import find_complete, find_interrupted
+from neurones.lab.cache import RunIndex
 from neurones.lab.execution import Executor, SerialExecutor
 from neurones.lab.point_store import POINTS_DIR, PointStore, storing_points
 from neurones.lab.progress import progress, silenced
@@ -67,6 +67,7 @@ def collect_runs(
     experiment's name and ``"started"`` as it starts here, or ``"queued"`` as it is handed to the workers."""
     names = [get_experiment(name).name for name in only] if only else [e.name for e in experiments()]
     requests = [prepare_run(name, scale, seed=seed) for name in names]
+    index = None if fresh else RunIndex(runs_root)  # read before this report's own directory exists
     directory = claim_directory(out) if out is not None else new_run_directory("report", runs_root)
     executor = executor or SerialExecutor()
 
@@ -79,13 +80,13 @@ def collect_runs(
 
     pending: list[tuple[RunRequest, Path]] = []
     for request in requests:
-        reused = None if fresh else _reuse(request, directory, runs_root)
+        reused = None if index is None else _reuse(request, directory, index)
         if reused is not None:
             finish(reused)
             continue
         run_directory = start_run(request, directory / request.experiment)
-        if not fresh:
-            for points in find_interrupted(runs_root, request.key, exclude=directory):
+        if index is not None:
+            for points in index.interrupted_points(request.key):
                 PointStore(run_directory / POINTS_DIR).seed_from(points)
         pending.append((request, run_directory))
 
@@ -118,9 +119,9 @@ def _experiment_task(request: RunRequest, points: Path) -> RunOutput:
         return execute(request)
 
 
-def _reuse(request: RunRequest, directory: Path, runs_root: Path | str) -> Run | None:
+def _reuse(request: RunRequest, directory: Path, index: RunIndex) -> Run | None:
     """Copy the newest complete stored run of ``request`` into the report; ``None`` when there is none."""
-    stored = find_complete(runs_root, request.key, exclude=directory)
+    stored = index.newest_complete(request.key)
     if stored is None:
         return None
     destination = directory / request.experiment
