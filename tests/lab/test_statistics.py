@@ -73,3 +73,13 @@ def test_accuracy_and_stderr():
     assert accuracy_and_stderr([0.6, 0.7], 1000) == mean_and_stderr([0.6, 0.7])
     mean, stderr = accuracy_and_stderr([0.9], 1000)
     assert mean == 0.9 and stderr == pytest.approx(math.sqrt(0.9 * 0.1 / 1000))
+
+
+def test_median_statistics():
+    from neurones.lab.statistics import median, median_change, median_loglog_slope
+
+    assert median(np.array([[3.0, 1.0], [2.0, 9.0]])) == 2.5
+    assert median_change([1.0, 2.0, 3.0], [2.2, 2.0, 2.4]) == pytest.approx(0.1)
+    depths = [10, 100, 1000]
+    per_depth = [np.array([[1.0 / d, 2.0 / d]]) for d in depths]  # medians 1.5/L: slope −1
+    assert median_loglog_slope(depths)(*per_depth) == pytest.approx(-1.0)

@@ -87,3 +87,24 @@ def loglog_slope(x, y) -> tuple[float, float]:
         return slope, 0.0
     residuals = log_y - log_y.mean() - slope * centred
     return slope, math.sqrt(float(residuals @ residuals) / (x.size - 2) / spread)
+
+
+def median(values) -> float:
+    """The median of all the values (of every draw and input), as a float."""
+    return float(np.median(values))
+
+
+def median_change(shallow, deeper) -> float:
+    """|median(deeper)/median(shallow) − 1|: how much a median ratio moves between two depths (a non-degenerate
+    limit moves little)."""
+    return abs(median(deeper) / median(shallow) - 1.0)
+
+
+def median_loglog_slope(depths: Sequence[float]) -> Callable[..., float]:
+    """The statistic ``(*per_depth) ↦`` least-squares slope of log median against log depth, for
+    :func:`bootstrap_stderr` over the draws of each depth."""
+
+    def slope(*per_depth) -> float:
+        return loglog_slope(depths, [median(values) for values in per_depth])[0]
+
+    return slope

@@ -59,7 +59,7 @@ from neurones.lab.claims import at_least, at_most, band, equality, frequency
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
-from neurones.lab.statistics import bootstrap_stderr, mean_and_stderr
+from neurones.lab.statistics import bootstrap_stderr, mean_and_stderr, median, median_change, median_loglog_slope
 from neurones.lab.sweep import grid, sweep
 from neurones.nn.scaled_resnet import DEFAULT_LEAKY_SLOPE, ScaledResNet
 
@@ -298,16 +298,7 @@ def _corollary_claims(result: Result, config: DepthScalingConfig, measurements: 
     limit for β = ½, each on the median ratio over draws and inputs."""
     depths = np.array(sorted(config.depths), dtype=np.float64)
     deepest = int(depths[-1])
-
-    def slope(*per_depth):
-        medians = [np.median(a) for a in per_depth]
-        return float(np.polyfit(np.log(depths), np.log(medians), 1)[0])
-
-    def median(a):
-        return float(np.median(a))
-
-    def change(at_100, at_1000):
-        return abs(np.median(at_1000) / np.median(at_100) - 1.0)
+    slope = median_loglog_slope(depths)
 
     for name, key, ratio, what, where in COROLLARIES:
         by_key = {(m["block"], m["beta"], m["depth"]): m[key] for m in measurements}
@@ -337,7 +328,7 @@ def _corollary_claims(result: Result, config: DepthScalingConfig, measurements: 
                     f"{block}, β = ½: the median of {ratio} changes by less than 25% between L = 100 and L = 1000 "
                     f"({where} (iii): a non-degenerate limit).",
                     f"{SOURCE}, {where} (iii)",
-                    high=0.25, measured=change(*pair), stderr=bootstrap_stderr(change, pair, rng),
+                    high=0.25, measured=median_change(*pair), stderr=bootstrap_stderr(median_change, pair, rng),
                 ))
 
 

@@ -33,7 +33,7 @@ from neurones.lab.claims import at_most, equality
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
-from neurones.lab.statistics import bootstrap_stderr, mean_and_stderr
+from neurones.lab.statistics import bootstrap_stderr, mean_and_stderr, median_change
 from neurones.lab.sweep import grid, sweep
 
 SOURCE = "shen-vin-2023"
@@ -106,15 +106,12 @@ def run(config: MultilayerBlocksConfig, rng: np.random.Generator) -> Result:
     deep = sorted(config.depths)[-2:]
     pair = [next(m["ratios"] for m in measured if m["beta"] == 0.5 and m["depth"] == depth) for depth in deep]
 
-    def change(shallow, deeper):
-        return abs(np.median(deeper) / np.median(shallow) - 1.0)
-
     result.claim(at_most(
         "004.block4.critical",
         f"Two-layer blocks, β = ½: the median of ‖h_L − h_0‖/‖h_0‖ changes by less than 25% between L = {deep[0]} "
         f"and L = {deep[1]} (Corollary 1 (iii): a non-degenerate limit).",
         f"{SOURCE}, Corollaire 1 (iii) (quatrième modèle)",
-        high=0.25, measured=change(*pair), stderr=bootstrap_stderr(change, pair, rng),
+        high=0.25, measured=median_change(*pair), stderr=bootstrap_stderr(median_change, pair, rng),
     ))
     result.table("ratios", rows)
     fig = result.figure(

@@ -37,7 +37,7 @@ from neurones.lab.claims import at_least, at_most, band
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
-from neurones.lab.statistics import bootstrap_stderr
+from neurones.lab.statistics import bootstrap_stderr, median, median_change, median_loglog_slope
 from neurones.lab.sweep import grid, sweep
 from neurones.nn.depth_functions import GaussianProcessInDepth, depth_grid
 
@@ -149,15 +149,7 @@ def run(config: SmoothScalingConfig, rng: np.random.Generator) -> Result:
     protocol = (f"res-3 blocks, width {config.width}, √d·𝒱 and √d·𝒲 RBF Gaussian processes in depth (bandwidth "
                 f"{config.bandwidth:g}), {config.draws} networks per (β, L)")
 
-    def slope(*per_depth):
-        return float(np.polyfit(np.log(depths), np.log([np.median(a) for a in per_depth]), 1)[0])
-
-    def median(a):
-        return float(np.median(a))
-
-    def change(shallow, deeper):
-        return abs(np.median(deeper) / np.median(shallow) - 1.0)
-
+    slope = median_loglog_slope(depths)
     identity = [by_key[(2.0, depth)] for depth in depths]
     result.claim(band(
         "004.smooth.identity",
@@ -175,7 +167,7 @@ def run(config: SmoothScalingConfig, rng: np.random.Generator) -> Result:
         f"L = {depths[-2]} and L = {depths[-1]}: a non-degenerate limit, the neural ODE — the critical scaling is "
         f"β = 1, not Shen & Vin's ½.",
         f"{SOURCE}, smooth initialization: the critical scaling is β = 1",
-        high=0.25, measured=change(*pair), stderr=bootstrap_stderr(change, pair, rng),
+        high=0.25, measured=median_change(*pair), stderr=bootstrap_stderr(median_change, pair, rng),
     ))
     deepest = by_key[(0.5, depths[-1])]
     result.claim(at_least(
