@@ -274,3 +274,16 @@ def test_methods_and_top_level_names(rng):
     ]
     for out, expected in pairs:
         np.testing.assert_allclose(out.data, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "tanh", "sigmoid", "gelu", "identity"])
+def test_array_activation_and_slope_is_the_kernel_pair(name):
+    from neurones.ops.activations import array_activation, array_activation_and_slope
+
+    u = np.array([-2.3, -0.4, 0.7, 1.9])
+    value, slope = array_activation_and_slope(name, 0.3)(u)
+    np.testing.assert_array_equal(value, array_activation(name, 0.3)(u))
+    h = 1e-6
+    numeric = (array_activation(name, 0.3)(u + h) - array_activation(name, 0.3)(u - h)) / (2 * h)
+    np.testing.assert_allclose(slope, numeric, rtol=1e-6, atol=1e-8)
+    assert u.tolist() == [-2.3, -0.4, 0.7, 1.9]  # the argument is left alone

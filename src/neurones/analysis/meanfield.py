@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import integrate
 
-from neurones.ops.activations import KERNELS
+from neurones.ops.activations import array_activation_and_slope
 
 Z_RANGE = 12.0
 """The Gaussian integrals run over |z| ≤ Z_RANGE standard deviations: the density beyond is below 10⁻³¹."""
@@ -47,17 +47,13 @@ def gaussian_expectation(function: Callable[[float], float]) -> float:
 
 def activation_pair(name: str, negative_slope: float = 0.01) -> tuple[Callable[[float], float], Callable]:
     """(φ, φ′) of an activation of the library (:data:`neurones.ops.activations.KERNELS`) as scalar functions."""
-    if name not in KERNELS:
-        raise ValueError(f"activation must be one of {tuple(KERNELS)}, got {name!r}")
-    kernel = KERNELS[name]
-    extra = (negative_slope,) if name == "leaky_relu" else ()
+    evaluate = array_activation_and_slope(name, negative_slope)
 
     def phi(u: float) -> float:
-        return float(kernel.forward(np.array(u, dtype=np.float64), *extra)[0])
+        return float(evaluate(u)[0])
 
     def phi_prime(u: float) -> float:
-        _, needs = kernel.forward(np.array(u, dtype=np.float64), *extra)
-        return float(kernel.times_derivative(np.array(1.0), *needs, *extra))
+        return float(evaluate(u)[1])
 
     return phi, phi_prime
 

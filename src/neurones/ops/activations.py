@@ -192,6 +192,23 @@ def array_activation(name: str, negative_slope: float = 0.01) -> Callable[[np.nd
     return lambda u: forward(np.asarray(u))[0]
 
 
+def array_activation_and_slope(name: str, negative_slope: float = 0.01) -> Callable[[np.ndarray], tuple]:
+    """u ↦ (σ(u), σ′(u)) on arrays (fresh results), from the same kernel as the graph nodes, for code that needs
+    a layer's Jacobian outside the graph (a forward-mode recursion, a quadrature). ``name`` is one of
+    :data:`KERNELS`."""
+    if name not in KERNELS:
+        raise ValueError(f"activation must be one of {tuple(KERNELS)}, got {name!r}")
+    kernel = KERNELS[name]
+    extra = (negative_slope,) if name == "leaky_relu" else ()
+
+    def evaluate(u):
+        u = np.asarray(u, dtype=np.float64)
+        value, needs = kernel.forward(u, *extra)
+        return value, kernel.times_derivative(np.ones_like(u), *needs, *extra)
+
+    return evaluate
+
+
 # ------------------------------------------------------------------------------------------------ graph nodes
 class Sigmoid(Function):
     """y = σ(x) = 1 / (1 + e⁻ˣ);  ∂L/∂x = g y (1 − y)."""

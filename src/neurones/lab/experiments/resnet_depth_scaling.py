@@ -62,6 +62,7 @@ from neurones.lab.result import Result
 from neurones.lab.statistics import bootstrap_stderr, mean_and_stderr, median, median_change, median_loglog_slope
 from neurones.lab.sweep import grid, sweep
 from neurones.nn.scaled_resnet import DEFAULT_LEAKY_SLOPE, ScaledResNet
+from neurones.ops.activations import array_activation_and_slope
 
 SOURCE = "shen-vin-2023"
 BLOCKS = ("res-1", "res-2", "res-3")
@@ -144,10 +145,7 @@ def _hypothesis_ratios(block: str, width: int, draws: int, rng: np.random.Genera
         q = rng.standard_normal(width)
         u = h if layer.W is None else layer.W.data.astype(np.float64) @ h
         dq = q if layer.W is None else layer.W.data.astype(np.float64) @ q
-        if layer.activation == "relu":
-            g, slope = np.maximum(u, 0), (u > 0).astype(np.float64)
-        else:  # the default leaky ReLU of res-1 and res-2
-            g, slope = np.where(u > 0, u, layer.negative_slope * u), np.where(u > 0, 1.0, layer.negative_slope)
+        g, slope = array_activation_and_slope(layer.activation, layer.negative_slope)(u)
         forward.append(np.sum(g**2) / np.sum(h**2))
         backward.append(np.sum((slope * dq) ** 2) / np.sum(q**2))
     return np.array(forward), np.array(backward)

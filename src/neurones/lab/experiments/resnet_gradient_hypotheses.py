@@ -45,6 +45,7 @@ from neurones.lab.result import Result
 from neurones.lab.statistics import mean_and_stderr
 from neurones.lab.sweep import sweep
 from neurones.nn.scaled_resnet import ScaledResNet
+from neurones.ops.activations import array_activation_and_slope
 
 SOURCE = "shen-vin-2023"
 BLOCKS = ("res-1", "res-2", "res-3")
@@ -93,7 +94,7 @@ def _jacobian_vector_products(net: ScaledResNet, states: list[np.ndarray], Z: np
         V = block.V.data.astype(np.float64)
         W = None if block.W is None else block.W.data.astype(np.float64)
         u = h if W is None else W @ h
-        slope = np.where(u > 0, 1.0, 0.0 if block.activation == "relu" else block.negative_slope)
+        _, slope = array_activation_and_slope(block.activation, block.negative_slope)(u)
         inner = Q if W is None else W @ Q
         Q = Q + block.alpha * V @ (slope[:, None] * inner)
     return Q
