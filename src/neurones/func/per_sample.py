@@ -83,27 +83,52 @@ def _conv_grads(layer, a: np.ndarray, delta: np.ndarray) -> tuple:
 
 
 class _CaptureCotangent(Function):
-    """y = z: the output of a batched layer, whose backward turns (the layer's input, ∂L/∂z) into per-example
-    gradients, added to ``sink``."""
+    """y = z: the output of a batched layer, whose backward hands (the layer, its input, ∂L/∂z) to ``consume``.
 
-    def forward(self, z, *, layer, layer_input, sink):
-        self.layer, self.sink = layer, sink
+    :func:`per_sample_grads` turns them into per-example gradients; :class:`~neurones.func.PerExampleJacobian`
+    keeps them as the factors of each example's Jacobian."""
+
+    def forward(self, z, *, layer, layer_input, consume):
+        self.layer, self.consume = layer, consume
         self.save_for_backward(layer_input)
         return z
 
     def backward(self, g):
         (a,) = self.saved
-        if isinstance(self.layer, Linear):
-            grads = _linear_grads(a, g)
-        else:
-            grads = _conv_grads(self.layer, a, g)
-        for name, value in zip(("weight", "bias"), grads):
-            key = (self.layer, name)
-            if key in self.sink:
-                self.sink[key] = self.sink[key] + value
-            else:
-                self.sink[key] = value
+        self.consume(self.layer, a, g)
         return (g,)
+
+
+def layer_grads(layer, a: np.ndarray, delta: np.ndarray) -> tuple:
+    """(∂ℓᵢ/∂W, ∂ℓᵢ/∂b) for every example i of a batched layer, from its input a and output cotangent δ.
+
+    A layer that multiplies its parameters in forward (``NTKLinear``: z = s_w·W a + s_b·b) declares the factors as
+    ``weight_multiplier``/``bias_multiplier``; the gradients are the plain layer's times them."""
+    weight, bias = _linear_grads(a, delta) if isinstance(layer, Linear) else _conv_grads(layer, a, delta)
+    s_w, s_b = getattr(layer, "weight_multiplier", 1.0), getattr(layer, "bias_multiplier", 1.0)
+    return (weight if s_w == 1.0 else weight * s_w), (bias if s_b == 1.0 else bias * s_b)
+
+
+def capture_batched_layers(layers, consume) -> list:
+    """Forward hooks on ``layers`` (``BATCHED_LAYERS``) that pass (layer, input, cotangent) to ``consume`` in every
+    backward pass; remove the returned handles when done."""
+
+    def capture(layer, args, output):
+        return _CaptureCotangent.apply(output, layer=layer, layer_input=args[0].data, consume=consume)
+
+    return [layer.register_forward_hook(capture) for layer in layers]
+
+
+def batched_owners(model) -> dict:
+    """id(parameter) → (layer, "weight" | "bias") for the parameters of the model's batched layers."""
+    owners = {}
+    for layer in model.modules():
+        if isinstance(layer, BATCHED_LAYERS):
+            for attribute in ("weight", "bias"):
+                parameter = getattr(layer, attribute)
+                if parameter is not None:
+                    owners[id(parameter)] = (layer, attribute)
+    return owners
 
 
 def per_sample_grads(model, loss_fn, inputs, targets) -> dict[str, np.ndarray]:
@@ -118,13 +143,7 @@ def per_sample_grads(model, loss_fn, inputs, targets) -> dict[str, np.ndarray]:
     targets = targets if isinstance(targets, Tensor) else Tensor(np.asarray(targets))
     n = inputs.shape[0]
     named = dict(model.named_parameters())
-    owners = {}  # id(parameter) -> (layer, "weight"/"bias") for the parameters of batched layers
-    for layer in model.modules():
-        if isinstance(layer, BATCHED_LAYERS):
-            for attribute in ("weight", "bias"):
-                parameter = getattr(layer, attribute)
-                if parameter is not None:
-                    owners[id(parameter)] = (layer, attribute)
+    owners = batched_owners(model)
     batched = {name: owners[id(p)] for name, p in named.items() if id(p) in owners}
     result = {}
     if batched:
@@ -137,12 +156,13 @@ def per_sample_grads(model, loss_fn, inputs, targets) -> dict[str, np.ndarray]:
 
 def _batched(model, loss_fn, inputs, targets, named, batched) -> dict:
     sink: dict = {}
-    layers = {layer for layer, _ in batched.values()}
 
-    def capture(layer, args, output):
-        return _CaptureCotangent.apply(output, layer=layer, layer_input=args[0].data, sink=sink)
+    def accumulate(layer, a, g):
+        for name, value in zip(("weight", "bias"), layer_grads(layer, a, g)):
+            key = (layer, name)
+            sink[key] = sink[key] + value if key in sink else value
 
-    handles = [layer.register_forward_hook(capture) for layer in layers]
+    handles = capture_batched_layers({layer for layer, _ in batched.values()}, accumulate)
     try:
         leaves = {name: p.detach().requires_grad_(True) for name, p in named.items()}
         with enable_grad():

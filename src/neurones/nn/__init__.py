@@ -36,7 +36,7 @@ from neurones.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from neurones.nn.depth_functions import ConstantInDepth, GaussianProcessInDepth, iid_in_depth
 from neurones.nn.dropout import Dropout, Dropout2d
 from neurones.nn.hooks import RemovableHandle
-from neurones.nn.linear import Flatten, Identity, Linear
+from neurones.nn.linear import Flatten, Identity, Linear, NTKLinear
 from neurones.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -115,6 +115,7 @@ __all__ = [
     "ModuleDict",
     "ModuleList",
     "NLLLoss",
+    "NTKLinear",
     "ODEConvBlock",
     "ODEConvResNet",
     "ODEResNet",
