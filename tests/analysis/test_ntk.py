@@ -3,7 +3,6 @@ quadrature, the infinite-width recursion against wide networks, and the kernel p
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -27,13 +26,8 @@ from neurones.ops.activations import array_activation_and_slope
 from tests.helpers import reference_library
 
 
-def _mlp(widths, seed, activation=nn.ReLU, bias_std=0.0):
-    layers = []
-    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
-        layers.append(nn.NTKLinear(fan_in, fan_out, bias_std=bias_std, rng=seed * 100 + i))
-        if i < len(widths) - 2:
-            layers.append(activation())
-    return nn.Sequential(*layers).double()
+def _mlp(widths, seed, activation="relu", weight_std=1.0, bias_std=0.0):
+    return nn.ntk_mlp(widths, activation, weight_std=weight_std, bias_std=bias_std, dtype=np.float64, rng=seed)
 
 
 def test_a_linear_model_has_the_kernel_x_xt_plus_one():
@@ -163,17 +157,14 @@ def test_recursion_depth_zero_one_and_the_relu_closed_form_on_the_sphere():
     np.testing.assert_allclose(ntk, sigma2 + cos * (np.pi - theta) / (2 * np.pi), atol=1e-14)
 
 
-@pytest.mark.parametrize("activation, module", [("relu", nn.ReLU), ("tanh", nn.Tanh)])
-def test_the_recursion_is_the_mean_of_wide_networks(activation, module):
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_the_recursion_is_the_mean_of_wide_networks(activation):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((4, 3))
     nngp, ntk = infinite_width_kernels(x, depth=2, activation=activation, weight_std=1.4, bias_std=0.3)
     kernels, outputs = [], []
     for seed in range(12):
-        net = _mlp([3, 1024, 1024, 1], seed, module, bias_std=0.3)
-        for layer in net:
-            if isinstance(layer, nn.NTKLinear):
-                layer.weight_multiplier = 1.4 / math.sqrt(layer.in_features)
+        net = _mlp([3, 1024, 1024, 1], seed, activation, weight_std=1.4, bias_std=0.3)
         kernels.append(empirical_ntk(net, x))
         outputs.append(net(nr.tensor(x)).data[:, 0])
     mean, stderr = np.mean(kernels, 0), np.std(kernels, 0, ddof=1) / math.sqrt(len(kernels))
@@ -232,7 +223,7 @@ def test_gradient_descent_mse_is_the_iteration_in_closed_form():
 
 def test_a_linearized_network_trains_as_kernel_gradient_descent():
     rng = np.random.default_rng(6)
-    net = _mlp([3, 32, 32, 1], seed=1, activation=nn.Tanh, bias_std=0.1)
+    net = _mlp([3, 32, 32, 1], seed=1, activation="tanh", bias_std=0.1)
     x, y, x_test = rng.standard_normal((8, 3)), rng.standard_normal((8, 1)), rng.standard_normal((3, 3))
     before = {name: p.data.copy() for name, p in net.named_parameters()}
     lin = linearize(net)

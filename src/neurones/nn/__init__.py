@@ -36,7 +36,7 @@ from neurones.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from neurones.nn.depth_functions import ConstantInDepth, GaussianProcessInDepth, iid_in_depth
 from neurones.nn.dropout import Dropout, Dropout2d
 from neurones.nn.hooks import RemovableHandle
-from neurones.nn.linear import Flatten, Identity, Linear, NTKLinear
+from neurones.nn.linear import Flatten, Identity, Linear
 from neurones.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -49,6 +49,7 @@ from neurones.nn.loss import (
 )
 from neurones.nn.module import IncompatibleKeys, Module
 from neurones.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from neurones.nn.ntk import NTKLinear, ntk_mlp
 from neurones.nn.ode_conv_resnet import ODEConvBlock, ODEConvResNet
 from neurones.nn.ode_resnet import ODEResidualBlock, ODEResNet
 from neurones.nn.parameter import Parameter
@@ -144,5 +145,6 @@ __all__ = [
     "iid_in_depth",
     "init",
     "linear_decay_survival",
+    "ntk_mlp",
     "utils",
 ]
