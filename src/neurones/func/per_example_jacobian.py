@@ -115,6 +115,14 @@ class _DenseRows:
         return {self.name: self.rows}
 
 
+def _float64_leaf(value) -> Tensor:
+    """A constant float64 tensor with the value's data: shared when it already is float64 (no copy of a large
+    weight), converted otherwise."""
+    if isinstance(value, Tensor) and value.dtype == np.float64:
+        return value.detach()
+    return Tensor(np.asarray(value.data if isinstance(value, Tensor) else value, dtype=np.float64))
+
+
 class PerExampleJacobian:
     r"""J[i, o] = ∂f_o(xᵢ; θ)/∂θ for every example xᵢ of ``inputs`` and every output o, at the model's current
     parameters (or ``params``, a ``{name: tensor}`` mapping as :func:`functional_call` takes), kept factored where
@@ -147,7 +155,7 @@ class PerExampleJacobian:
         if data.ndim < 1 or data.shape[0] == 0:
             raise ShapeError(f"PerExampleJacobian: inputs must be a non-empty batch (n, ...), got shape {data.shape}")
         self.names = tuple(named)
-        self._leaves = {name: Tensor(np.array(p.data, dtype=np.float64)) for name, p in named.items()}
+        self._leaves = {name: _float64_leaf(p) for name, p in named.items()}
         self.shapes = {name: leaf.shape for name, leaf in self._leaves.items()}
         self.blocks: list = []
         owners = batched_owners(model)
@@ -172,8 +180,8 @@ class PerExampleJacobian:
                   if hasattr(block, field)]
         return sum(array.nbytes for array in arrays) + self.outputs.nbytes
 
-    def _call(self, model, leaves: dict, x: np.ndarray) -> Tensor:
-        out = functional_call(model, leaves, (Tensor(x),))
+    def _call(self, model, leaves: dict, x: np.ndarray, input_requires_grad: bool = False) -> Tensor:
+        out = functional_call(model, leaves, (Tensor(x, requires_grad=input_requires_grad),))
         if not isinstance(out, Tensor) or out.ndim < 1 or out.shape[0] != x.shape[0]:
             shape = getattr(out, "shape", type(out).__name__)
             raise ShapeError(
@@ -192,9 +200,11 @@ class PerExampleJacobian:
         handles = capture_batched_layers({layer for layer, _ in batched.values()}, record)
         per_output: list[dict] = []
         try:
-            leaves = {name: leaf.detach().requires_grad_(name in batched) for name, leaf in self._leaves.items()}
+            # Only the cotangents δ at the batched layers are needed, not their parameters' gradients: the graph is
+            # recorded from the input instead, so that backward skips the (out × in) weight products.
+            leaves = {name: leaf.detach() for name, leaf in self._leaves.items()}
             with enable_grad():
-                out = self._call(model, leaves, x)
+                out = self._call(model, leaves, x, input_requires_grad=bool(batched))
                 self.output_shape = out.shape
                 flat = out.reshape(x.shape[0], -1)
                 values = np.array(flat.data, dtype=np.float64)
