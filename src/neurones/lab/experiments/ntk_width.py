@@ -221,8 +221,9 @@ def run(config: NTKWidthConfig, rng: np.random.Generator) -> Result:
     result.claim(band(
         "000.nngp.gaussian",
         "The output is Gaussian in the limit: given the last hidden layer it is exactly Gaussian with variance "
-        "$\\hat\\Sigma(x_0, x_0)$, so its excess kurtosis is $3\\,\\mathrm{Var}\\,\\hat\\Sigma/(\\mathbb{E}\\hat\\Sigma)^2$, "
-        "which decays like 1/width (slope in [−1.15, −0.85], bootstrapped over draws).",
+        "$\\hat\\Sigma(x_0, x_0)$, so its excess kurtosis is "
+        "$3\\,\\mathrm{Var}\\,\\hat\\Sigma/(\\mathbb{E}\\hat\\Sigma)^2$, which decays like 1/width "
+        "(slope in [−1.15, −0.85], bootstrapped over draws).",
         SOURCE,
         low=-1.15, high=-0.85, measured=slope, stderr=stderr,
     ))
