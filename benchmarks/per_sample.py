@@ -18,6 +18,7 @@ from benchmarks.threads import label, thread_limits
 from benchmarks.timing import median_times
 
 NAME = "per-sample grads"
+KEY = "per_sample"  # where RESULTS.json keeps the record
 BATCH, SIZES = 256, (784, 256, 10)
 TARGET_SPEEDUP = 5.0  # the batched form against the loop of backward passes
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import jax_workloads, machine, per_sample, profiles
+from benchmarks import empirical_ntk, jax_workloads, machine, per_sample, profiles
 from benchmarks.memory import measure_in_subprocess
 from benchmarks.threads import SETTINGS as THREAD_SETTINGS
 from benchmarks.threads import label as _label
@@ -36,6 +36,11 @@ from neurones.lab.storage import write_text_atomic
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 MEMORY_TARGET = 1.2  # peak memory of a training workload, as a multiple of PyTorch's
+
+
+SECTIONS = (per_sample, empirical_ntk)
+"""Benchmarks with a section of their own: ``NAME`` for ``--only``, ``KEY`` in RESULTS.json, ``measure``,
+``render``."""
 
 
 def time_workload(workload: Workload, repeats: int) -> dict:
@@ -111,7 +116,7 @@ def _ms(seconds: float) -> str:
 
 
 def render(records: list[dict], race: list[dict] | None, profile_data: dict | None = None,
-           per_sample_record: dict | None = None) -> str:
+           sections: dict | None = None) -> str:
     lines = [
         "# Benchmarks: neurones against PyTorch eager (CPU)",
         "",
@@ -162,8 +167,9 @@ def render(records: list[dict], race: list[dict] | None, profile_data: dict | No
                 f"{'yes' if r['memory ratio'] <= MEMORY_TARGET else '**no**'} |"
             )
     lines += render_compiled(records)
-    if per_sample_record:
-        lines += per_sample.render(per_sample_record)
+    for section in SECTIONS:
+        if (sections or {}).get(section.KEY):
+            lines += section.render(sections[section.KEY])
     if race:
         lines += render_race(race)
     if profile_data and any(value is not None for value in profile_data.values()):
@@ -232,14 +238,15 @@ def merge(stored: dict, fresh: dict) -> dict:
                           else len(order)),
         "race": fresh.get("race") or stored.get("race"),
         "profiles": merged_profiles,
-        "per_sample": fresh.get("per_sample") or stored.get("per_sample"),
+        **{section.KEY: fresh.get(section.KEY) or stored.get(section.KEY) for section in SECTIONS},
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neurones bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*",
-                        help=f"workload names (default: all), '{per_sample.NAME}' for the per-example gradients")
+                        help="workload names (default: all), or the sections "
+                        + ", ".join(repr(section.NAME) for section in SECTIONS))
     parser.add_argument("--repeats", type=int, default=15, help="timed samples per library and thread setting")
     parser.add_argument("--mnist1d", action="store_true", help="also train the MNIST-1D CNN to the end (minutes)")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
@@ -247,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the profiles of the convolution, the small CNN and the sum (benchmarks/profiles.py)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the markdown table")
     args = parser.parse_args(argv)
-    known = [w.name for w in workloads()] + [per_sample.NAME]
+    known = [w.name for w in workloads()] + [section.NAME for section in SECTIONS]
     unknown = [name for name in args.only or [] if name not in known]
     if unknown:
         print(f"error: unknown benchmark {', '.join(map(repr, unknown))} (known: {', '.join(known)})", file=sys.stderr)
@@ -260,21 +267,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{workload.name:>18}: ratio {record['ratio']:.2f} (target ≤ {workload.target:g})"
               + (f", memory ratio {record['memory ratio']:.2f}" if "memory ratio" in record else ""), flush=True)
     profile_data = {} if args.no_profiles else profile({record["workload"] for record in records})
-    per_sample_record = per_sample.measure() if not args.only or per_sample.NAME in args.only else None
+    sections = {section.KEY: section.measure() for section in SECTIONS if not args.only or section.NAME in args.only}
     race = None
     if args.mnist1d:
         from benchmarks.mnist1d_race import race as run_race
 
         race = run_race(seeds=tuple(args.seeds))
-    data = {"records": records, "race": race, "profiles": profile_data, "per_sample": per_sample_record}
-    if not records and race is None and per_sample_record is None:
+    data = {"records": records, "race": race, "profiles": profile_data, **sections}
+    if not records and race is None and not sections:
         print(f"error: nothing was measured; {args.out} is left as it was", file=sys.stderr)
         return 1
     raw = args.out.with_suffix(".json")
     if args.only and raw.exists():  # a partial run updates the stored results, never replaces them
         data = merge(json.loads(raw.read_text()), data)
     write_text_atomic(raw, json.dumps(data, indent=1, default=lambda value: value.item()) + "\n")  # NumPy scalars
-    write_text_atomic(args.out, render(data["records"], data["race"], data["profiles"], data.get("per_sample")))
+    write_text_atomic(args.out, render(data["records"], data["race"], data["profiles"],
+                                       {section.KEY: data.get(section.KEY) for section in SECTIONS}))
     print(f"wrote {args.out} and {raw}")
     return 0
 

@@ -7,8 +7,8 @@ import pytest
 
 import neurones as nr
 from neurones import nn
-from neurones.lab.experiments import ntk_kernel_gd, ntk_linearization, ntk_positive_definite, ntk_width
 from neurones.lab.config import at_scale
+from neurones.lab.experiments import ntk_kernel_gd, ntk_linearization, ntk_positive_definite, ntk_width
 from neurones.lab.registry import get_experiment
 from neurones.lab.runner import run_experiment
 from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
