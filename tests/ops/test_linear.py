@@ -201,3 +201,9 @@ def test_matmul_node_is_recorded_only_when_needed():
     out = nr.ones(2, 2) @ nr.ones(2, 2)
     assert out.grad_fn is None
     assert type((nr.ones(2, 2, requires_grad=True) @ nr.ones(2, 2)).grad_fn) is MatMul
+
+
+def test_linear_names_an_array_input_as_pytorch_does():
+    layer = nr.nn.Linear(3, 2)
+    with pytest.raises(TypeError, match=r"linear: input must be a Tensor, got ndarray"):
+        layer(np.ones((4, 3), dtype=np.float32))

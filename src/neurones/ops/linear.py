@@ -129,6 +129,8 @@ def linear(input, weight, bias=None):
     ``input`` has shape (..., in_features), ``weight`` (out_features, in_features), ``bias`` (out_features,)
     or None; the result has shape (..., out_features).
     """
+    if not isinstance(input, Tensor):  # PyTorch's TypeError, rather than an AttributeError deep in the engine
+        raise TypeError(f"linear: input must be a Tensor, got {type(input).__name__} (wrap arrays with nr.tensor)")
     x_shape, w_shape = input.shape, weight.shape
     if len(w_shape) != 2 or len(x_shape) == 0 or x_shape[-1] != w_shape[1]:
         raise ShapeError(f"linear: input of shape {x_shape} does not fit weight of shape {w_shape} (out, in)")
