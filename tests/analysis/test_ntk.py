@@ -16,6 +16,7 @@ from neurones.analysis.ntk import (
     empirical_ntk,
     gaussian_pair_expectations,
     gradient_descent_mse,
+    infinite_width_conv_kernels,
     infinite_width_kernels,
     kernel_regression,
     linearize,
@@ -243,3 +244,50 @@ def test_a_linearized_network_trains_as_kernel_gradient_descent():
         np.testing.assert_array_equal(p.data, before[name])
     with pytest.raises(ValueError, match="linearize: ReLU has no parameter"):
         linearize(nn.ReLU())
+
+
+class _NTKConv1d(nn.Conv1d):
+    """A convolution in the NTK parameterization, for the tests: N(0, 1) parameters, output scaled by σ_w/√(C q)."""
+
+    def __init__(self, channels_in, channels_out, kernel, stride, padding, bias_std, rng):
+        super().__init__(channels_in, channels_out, kernel, stride=stride, padding=padding, dtype=np.float64, rng=rng)
+        nn.init.normal_(self.weight, rng=rng)
+        nn.init.normal_(self.bias, rng=rng)
+        self.weight_multiplier = 1 / math.sqrt(channels_in * kernel)
+        self.bias_multiplier = bias_std
+
+    def forward(self, x):
+        return nr.functional.conv1d(x, self.weight, None, self.stride, self.padding) * self.weight_multiplier + (
+            self.bias * self.bias_multiplier
+        ).reshape(-1, 1)
+
+
+def test_conv_kernels_reduce_to_the_dense_ones_and_match_wide_convolutional_networks():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 7))
+    dense = infinite_width_kernels(x, depth=2, bias_std=0.2)
+    conv = infinite_width_conv_kernels(x, layers=[(7, 1, 0), (1, 1, 0)], bias_std=0.2)  # full-width window = dense
+    np.testing.assert_allclose(conv[0], dense[0], rtol=1e-12)
+    np.testing.assert_allclose(conv[1], dense[1], rtol=1e-8)  # arccos near ρ = 1 amplifies rounding to ~1e-9
+    signals = rng.standard_normal((4, 1, 12))
+    layers = [(5, 2, 1), (3, 2, 1)]  # lengths 12 → 5 → 3
+    nngp, ntk = infinite_width_conv_kernels(signals, layers=layers, bias_std=0.3)
+    kernels, covariances = [], []
+    for seed in range(16):
+        generator = np.random.default_rng(seed)
+        net = nn.Sequential(
+            _NTKConv1d(1, 512, 5, 2, 1, 0.3, generator), nn.ReLU(),
+            _NTKConv1d(512, 512, 3, 2, 1, 0.3, generator), nn.ReLU(), nn.Flatten(),
+            nn.NTKLinear(512 * 3, 1, bias_std=0.3, dtype=np.float64, rng=generator),
+        )
+        kernels.append(empirical_ntk(net, signals))
+        hidden = net[:-1](nr.tensor(signals)).data
+        covariances.append(hidden @ hidden.T / hidden.shape[1] + 0.09)  # E[f f′ | last layer], σ_w = 1
+    for samples, limit in ((kernels, ntk), (covariances, nngp)):
+        mean = np.mean(samples, 0)
+        stderr = np.std(samples, 0, ddof=1) / 4
+        assert np.all(np.abs(mean - limit) <= 3 * stderr + 0.03 * np.abs(limit)), mean / limit
+    with pytest.raises(ShapeError, match="infinite_width_conv_kernels: inputs"):
+        infinite_width_conv_kernels(np.ones((2, 1, 5)), np.ones((2, 2, 5)), layers=[(3, 1, 0)])
+    with pytest.raises(ValueError, match="does not fit length"):
+        infinite_width_conv_kernels(np.ones((2, 5)), layers=[(7, 1, 0)])

@@ -229,6 +229,92 @@ def infinite_width_kernels(
     return cross, ntk
 
 
+def _window_average(values: np.ndarray, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """(1/q) Σ_a values[..., s·j − p + a] over the q = ``kernel`` offsets of each output position j, zeros outside
+    the input: what a convolution does to a per-position covariance along the diagonal (i, i)."""
+    widths = [(0, 0)] * (values.ndim - 1) + [(padding, padding)]
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(values, widths), kernel, axis=-1)
+    return windows[..., ::stride, :].mean(axis=-1)
+
+
+def infinite_width_conv_kernels(
+    x1,
+    x2=None,
+    *,
+    layers,
+    activation: str = "relu",
+    weight_std: float = 1.0,
+    bias_std: float = 0.0,
+    negative_slope: float = 0.01,
+    chunk_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""(Σ, Θ), each (n1, n2): the NNGP and the tangent kernel of a 1-D convolutional network whose channel counts
+    tend to infinity (Arora et al. 2019, the "vanilla" CNTK), in the NTK parameterization: convolutions
+    z_j = (σ_w/√(C q)) Σ_{c,a} W_{c,a} x_{c, s·j−p+a} + σ_b b with zero padding, φ after each, then a dense readout
+    of the flattened last layer, (σ_w/√(C P_L)) Σ w·x + σ_b b.
+
+    ``layers`` lists (kernel_size, stride, padding) per convolution; inputs are (n, C, P) (or (n, P), one channel).
+    A convolution averages a covariance over its window along the diagonal, K_{jj′} ← (1/q) Σ_a S_{s j−p+a, s j′−p+a},
+    so the offset j′ − j is preserved (times the stride), and the flattened readout only needs the diagonal j = j′:
+    at every layer the recursion of :func:`infinite_width_kernels` runs on the P positions of each pair (x, x′),
+
+        K^h_j = σ_w² (1/q) Σ_a S^{h−1}_{s j−p+a} + σ_b²,   Θ_z^h_j = σ_w² (1/q) Σ_a Θ^{h−1}_{s j−p+a} + K^h_j,
+        S^h_j = E[φ(u)φ(v)],   Θ^h_j = Θ_z^h_j E[φ′(u)φ′(v)],   (u, v) ~ the covariance of K^h at position j,
+
+    from S⁰_i = x_i·x′_i/C and Θ⁰ = 0, and the readout gives Σ = σ_w² mean_j S^L_j + σ_b² and
+    Θ = σ_w² mean_j (Θ^L_j + S^L_j) + σ_b². The cost is O(n1·n2·P) per layer; ``chunk_size`` rows of x1 at a time
+    (default: about 4 million pair-positions per chunk).
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"infinite_width_conv_kernels: activation must be one of {ACTIVATIONS}, got {activation!r}")
+    a = np.asarray(x1.data if isinstance(x1, Tensor) else x1, dtype=np.float64)
+    b = a if x2 is None else np.asarray(x2.data if isinstance(x2, Tensor) else x2, dtype=np.float64)
+    a, b = (v[:, None, :] if v.ndim == 2 else v for v in (a, b))
+    if a.ndim != 3 or b.ndim != 3 or a.shape[1:] != b.shape[1:]:
+        raise ShapeError(
+            f"infinite_width_conv_kernels: inputs must be (n1, C, P) and (n2, C, P), got {a.shape} and {b.shape}"
+        )
+    layers = [tuple(int(v) for v in layer) for layer in layers]
+    length = a.shape[2]
+    for kernel, stride, padding in layers:
+        if kernel < 1 or stride < 1 or padding < 0 or length + 2 * padding < kernel:
+            raise ValueError(f"infinite_width_conv_kernels: layer {(kernel, stride, padding)} does not fit length "
+                             f"{length}")
+        length = (length + 2 * padding - kernel) // stride + 1
+    w2, b2 = float(weight_std) ** 2, float(bias_std) ** 2
+    channels = a.shape[1]
+
+    def expectations(s11, s22, s12):
+        return gaussian_pair_expectations(activation, s11, s22, s12, negative_slope)
+
+    def diagonal_path(x):  # the per-position variances of each example, layer by layer
+        variances, path = np.einsum("ncp,ncp->np", x, x) / channels, []
+        for kernel, stride, padding in layers:
+            pre = w2 * _window_average(variances, kernel, stride, padding) + b2
+            path.append(pre)
+            variances = expectations(pre, pre, pre)[0]
+        return path
+
+    path1, path2 = diagonal_path(a), diagonal_path(b)
+    rows = chunk_size or max(1, (1 << 22) // max(1, b.shape[0] * a.shape[2]))
+    nngp, ntk = np.empty((a.shape[0], b.shape[0])), np.empty((a.shape[0], b.shape[0]))
+    for start in range(0, a.shape[0], rows):
+        part = slice(start, start + rows)
+        columns = slice(start if x2 is None else 0, None)  # symmetric: the blocks left of the diagonal are mirrored
+        covariance = np.einsum("ncp,mcp->nmp", a[part], b[columns]) / channels
+        tangent = np.zeros_like(covariance)
+        for (kernel, stride, padding), pre1, pre2 in zip(layers, path1, path2):
+            pre = w2 * _window_average(covariance, kernel, stride, padding) + b2
+            tangent = w2 * _window_average(tangent, kernel, stride, padding) + pre
+            covariance, slopes = expectations(pre1[part][:, None, :], pre2[columns][None, :, :], pre)
+            tangent = tangent * slopes
+        nngp[part, columns] = w2 * covariance.mean(axis=-1) + b2
+        ntk[part, columns] = w2 * (tangent + covariance).mean(axis=-1) + b2
+        if x2 is None:
+            nngp[columns, part], ntk[columns, part] = nngp[part, columns].T, ntk[part, columns].T
+    return nngp, ntk
+
+
 # --------------------------------------------------------------------------------------- kernel predictors
 def _training_kernel(k_train_train, y_train, who: str):
     """(K as an (m, m) matrix, y as (m, c), a function that restores y's shape): a (n, n, k, k) kernel acts on the

@@ -33,7 +33,7 @@ def test_every_claim_of_the_issue_is_present(smoke):
         f"000.ntk.{kind}[depth={depth}]" for depth in (1, 2)
         for kind in ("linearized-training", "analytic-predictor", "weights-move-little")
     ]
-    assert ids["ntk-mnist1d"] == ["000.ntk.kernel-accuracy"]
+    assert ids["ntk-mnist1d"] == ["000.ntk.kernel-accuracy", "000.ntk.cntk-accuracy"]
     figures = {"ntk-kernel-gd": ["linear-kernel-gd", "one-step-error"],
                "ntk-width": ["kernel-on-the-circle", "concentration", "kernel-spread"],
                "ntk-positive-definite": ["spectra"], "ntk-linearization": ["trajectories", "gaps"],
