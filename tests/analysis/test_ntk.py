@@ -291,3 +291,30 @@ def test_conv_kernels_reduce_to_the_dense_ones_and_match_wide_convolutional_netw
         infinite_width_conv_kernels(np.ones((2, 1, 5)), np.ones((2, 2, 5)), layers=[(3, 1, 0)])
     with pytest.raises(ValueError, match="does not fit length"):
         infinite_width_conv_kernels(np.ones((2, 5)), layers=[(7, 1, 0)])
+
+
+def _reference_ntk(model, x):
+    """Σ_p ∂f(xᵢ)/∂θ_p ∂f(xⱼ)/∂θ_p from full Jacobians of the engine's own jacrev (one backward per output)."""
+    names = [name for name, _ in model.named_parameters()]
+    params = [p.detach() for _, p in model.named_parameters()]
+
+    def f(*values):
+        out = nr.func.functional_call(model, dict(zip(names, values)), (nr.tensor(x),))
+        return out.reshape(x.shape[0], -1)
+
+    jacobians = nr.func.jacrev(f, argnums=tuple(range(len(params))))(*params)
+    rows = np.concatenate([j.data.reshape(x.shape[0], j.shape[1], -1) for j in jacobians], axis=2)
+    return np.einsum("iop,jqp->ijoq", rows, rows)
+
+
+def test_residual_networks_convolutional_and_with_raw_parameters():
+    rng = np.random.default_rng(8)
+    resnet = nn.Sequential(
+        nn.Conv2d(1, 3, 3, padding=1, dtype=np.float64, rng=0), nn.ResBlock(3, dtype=np.float64, rng=1),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 2, dtype=np.float64, rng=2),
+    ).eval()  # batch normalization with running statistics: examples stay independent
+    x = rng.standard_normal((3, 1, 5, 5))
+    np.testing.assert_allclose(empirical_ntk(resnet, x), _reference_ntk(resnet, x), rtol=1e-10, atol=1e-12)
+    scaled = nn.ScaledResNet(3, 4, 1, depth=3, dtype=np.float64, rng=3)  # V, W, A, B as raw parameters
+    x = rng.standard_normal((4, 3))
+    np.testing.assert_allclose(empirical_ntk(scaled, x), _reference_ntk(scaled, x)[:, :, 0, 0], rtol=1e-10)
