@@ -13,6 +13,7 @@ FIGURES = {
     "relu-interpolation": ["interpolant-and-pieces", "interpolation-rate"],
     "universal-approximation": ["error-against-width"],
     "depth-efficiency": ["gate-error", "minimal-width", "shallow-errors"],
+    "homogeneity": ["conservation", "balance"],
 }
 
 
@@ -29,11 +30,13 @@ def test_smoke_runs_make_every_claim(smoke):
                                               "000.pinkus.polynomial-fails"]
     assert ids["depth-efficiency"] == ["000.rolnick.gate", "000.rolnick.deep-count",
                                        "000.rolnick.shallow-exponential"]
+    assert ids["homogeneity"] == ["001.homogeneity", "001.penalty.equivalence", "001.penalty.balanced",
+                                  "001.homogeneity.conservation", "001.penalty.sparsity"]
     for name, run in smoke.items():
         check_run_directory(run, FIGURES[name])
     verdicts = {c["id"]: c["holds"] for run in smoke.values() for c in run.record["claims"]}
     for exact in ("001.piecewise-exact[p=2]", "001.piecewise-exact[p=5]", "001.constant-identity",
-                  "000.pinkus.polynomial-fails", "000.rolnick.gate", "000.rolnick.deep-count"):
+                  "000.pinkus.polynomial-fails", "000.rolnick.gate", "000.rolnick.deep-count", "001.homogeneity"):
         assert verdicts[exact], exact  # constructions and linear programs: exact at any scale
 
 
