@@ -14,6 +14,7 @@ FIGURES = {
     "universal-approximation": ["error-against-width"],
     "depth-efficiency": ["gate-error", "minimal-width", "shallow-errors"],
     "homogeneity": ["conservation", "balance"],
+    "rademacher": ["complexity-against-n"],
 }
 
 
@@ -32,11 +33,14 @@ def test_smoke_runs_make_every_claim(smoke):
                                        "000.rolnick.shallow-exponential"]
     assert ids["homogeneity"] == ["001.homogeneity", "001.penalty.equivalence", "001.penalty.balanced",
                                   "001.homogeneity.conservation", "001.penalty.sparsity"]
+    assert ids["rademacher"] == ["001.rademacher.bound[intermediate]", "001.rademacher.bound[final]",
+                                 "001.rademacher.rate", "001.generalization.gap"]
     for name, run in smoke.items():
         check_run_directory(run, FIGURES[name])
     verdicts = {c["id"]: c["holds"] for run in smoke.values() for c in run.record["claims"]}
     for exact in ("001.piecewise-exact[p=2]", "001.piecewise-exact[p=5]", "001.constant-identity",
-                  "000.pinkus.polynomial-fails", "000.rolnick.gate", "000.rolnick.deep-count", "001.homogeneity"):
+                  "000.pinkus.polynomial-fails", "000.rolnick.gate", "000.rolnick.deep-count", "001.homogeneity",
+                  "001.rademacher.bound[intermediate]", "001.rademacher.bound[final]"):
         assert verdicts[exact], exact  # constructions and linear programs: exact at any scale
 
 
