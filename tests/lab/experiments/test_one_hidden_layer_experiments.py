@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurones.lab.experiments import depth_efficiency, relu_interpolation, universal_approximation
+from neurones.lab.experiments import depth_efficiency, relu_interpolation, sgd_estimator, universal_approximation
 from neurones.lab.runner import run_experiment
 from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
 
@@ -15,6 +15,7 @@ FIGURES = {
     "depth-efficiency": ["gate-error", "minimal-width", "shallow-errors"],
     "homogeneity": ["conservation", "balance"],
     "rademacher": ["complexity-against-n"],
+    "sgd-estimator": ["variance-against-batch-size", "descent"],
 }
 
 
@@ -35,6 +36,9 @@ def test_smoke_runs_make_every_claim(smoke):
                                   "001.homogeneity.conservation", "001.penalty.sparsity"]
     assert ids["rademacher"] == ["001.rademacher.bound[intermediate]", "001.rademacher.bound[final]",
                                  "001.rademacher.rate", "001.generalization.gap"]
+    assert ids["sgd-estimator"] == [f"001.sgd.{kind}[{scheme}]" for scheme in sgd_estimator.SCHEMES
+                                    for kind in ("unbiased", "variance")] + ["000.gd.descent",
+                                                                             "000.sgd.generalization"]
     for name, run in smoke.items():
         check_run_directory(run, FIGURES[name])
     verdicts = {c["id"]: c["holds"] for run in smoke.values() for c in run.record["claims"]}
@@ -64,3 +68,12 @@ def test_minimal_width_is_the_first_width_reaching_the_target():
     errors = {2: 0.9, 4: 0.3, 8: 0.2, 16: 0.1}
     assert depth_efficiency.minimal_width(errors, 0.25) == 8
     assert depth_efficiency.minimal_width(errors, 0.05) is None
+
+
+def test_the_predicted_variance_factors():
+    assert sgd_estimator.predicted_factor("with-replacement", 8, 100) == pytest.approx(1 / 8)
+    assert sgd_estimator.predicted_factor("without-replacement", 8, 100) == pytest.approx(92 / (8 * 99))
+    assert sgd_estimator.predicted_factor("without-replacement", 100, 100) == 0  # the whole population
+    # random size: E over a binomial size, close to the fixed size's factor for a large mean, larger (Jensen) always
+    random_size = sgd_estimator.predicted_factor("random-size", 50, 1000)
+    assert sgd_estimator.predicted_factor("without-replacement", 50, 1000) < random_size < 1.1 / 50
