@@ -13,7 +13,7 @@ FIGURES = {
     "relu-interpolation": ["interpolant-and-pieces", "interpolation-rate"],
     "universal-approximation": ["error-against-width"],
     "depth-efficiency": ["gate-error", "minimal-width", "shallow-errors"],
-    "homogeneity": ["conservation", "balance"],
+    "homogeneity": ["conservation", "invariants-along-training", "balance"],
     "rademacher": ["complexity-against-n"],
     "sgd-estimator": ["variance-against-batch-size", "descent"],
 }

@@ -120,11 +120,21 @@ def _drift(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]
     start = unit_invariants(net)
     optimizer = optim.SGD(net.parameters(), lr=point["lr"])
     inputs, targets = nr.tensor(x), nr.tensor(y)
-    for _ in range(round(point["flow_time"] / point["lr"])):
+    steps = round(point["flow_time"] / point["lr"])
+    times, invariants, losses = [], [], []
+    for step in range(steps + 1):
         optimizer.zero_grad()
-        ((net(inputs) - targets) ** 2).mean().backward()
+        loss = ((net(inputs) - targets) ** 2).mean()
+        if step % max(1, steps // 50) == 0 or step == steps:
+            times.append(step * point["lr"])
+            invariants.append(unit_invariants(net))
+            losses.append(float(loss.data))
+        if step == steps:
+            break
+        loss.backward()
         optimizer.step()
-    return {"lr": point["lr"], "drift": float(np.max(np.abs(unit_invariants(net) - start)))}
+    return {"lr": point["lr"], "drift": float(np.max(np.abs(unit_invariants(net) - start))),
+            "times": np.array(times), "invariants": np.array(invariants), "losses": np.array(losses)}
 
 
 def _sparse(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
@@ -228,7 +238,7 @@ def run(config: HomogeneityConfig, rng: np.random.Generator) -> Result:
         high=config.samples + 1, measured=sparse["distinct"], stderr=0.0,
     ))
     result.table("regularized", [{k: v for k, v in t.items() if k not in ("balance", "size")} for t in trained])
-    result.table("conservation", drifts)
+    result.table("conservation", [{"lr": d["lr"], "drift": d["drift"]} for d in drifts])
     result.table("sparsity", [sparse])
     fig = result.figure(
         "conservation",
@@ -241,6 +251,18 @@ def run(config: HomogeneityConfig, rng: np.random.Generator) -> Result:
     ax.plot(steps, values[0] * np.array(steps) / steps[0], "k--", label="∝ step")
     ax.set(xscale="log", yscale="log", xlabel="step", ylabel="max_j |Δ(η_j² − ‖w_j‖² − b_j²)|")
     ax.legend()
+    finest = min(drifts, key=lambda d: d["lr"])
+    fig = result.figure(
+        "invariants-along-training",
+        f"The quantities η_j² − ‖w_j‖² − b_j² of 8 units along gradient descent without penalty (step "
+        f"{finest['lr']:g}, solid) while the loss falls (dashed, right axis): they stay put, up to O(step).",
+    )
+    ax = fig.subplots()
+    ax.plot(finest["times"], finest["invariants"][:, :8])
+    ax.set(xlabel="time t = step × lr", ylabel="η_j² − ‖w_j‖² − b_j²")
+    twin = ax.twinx()
+    twin.plot(finest["times"], finest["losses"], "k--")
+    twin.set(yscale="log", ylabel="training loss")
     fig = result.figure("balance", "Balance (λη_j² − ‖(w_j, b_j/M)‖²)/(λη_j² + ‖·‖²) of each unit after training "
                                    "with the weight decay, against its size.")
     ax = fig.subplots()
