@@ -1,0 +1,32 @@
+"""The README's examples of the analysis instruments run as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _run_example(heading: str) -> dict:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index(heading):]
+    start = section.index("```python") + len("```python")
+    namespace: dict = {}
+    exec(compile(section[start:section.index("```", start)], str(README), "exec"), namespace)  # the project's own
+    return namespace
+
+
+def test_the_kernel_example_runs():
+    namespace = _run_example("### The kernel regime")
+    assert namespace["K"].shape == (8, 8)
+    np.testing.assert_allclose(namespace["f_inf"], namespace["y"], atol=1e-9)  # interpolation at the training points
+
+
+def test_the_one_hidden_layer_example_runs():
+    namespace = _run_example("### One hidden layer")
+    assert abs(namespace["value"][0, 0]) < 1e-12  # the interpolant's value between (−0.5, 1) and (1, −1)
+    assert namespace["tree"].neurons <= 20 and abs(namespace["poly"] - 0.125) < 1e-9  # |x| by a quadratic: 1/8
+    chain = namespace["chain"]
+    assert chain["complexity"].mean() < chain["intermediate"].mean()
