@@ -14,6 +14,7 @@ import pytest
 import neurones as nr
 import neurones.functional as F
 from neurones import nn
+from neurones.analysis.ntk import linearize
 from neurones.autodiff.function import MODIFIED, AccumulateGrad, Function
 from neurones.errors import InplaceError
 from neurones.func.per_sample import _CaptureCotangent
@@ -41,6 +42,12 @@ def _captured(x):
     layer = nn.Linear(3, 2, rng=0).double()
     z = layer(x)
     return _CaptureCotangent.apply(z, layer=layer, layer_input=x.data, consume=lambda *args: None)
+
+
+def _linearized():
+    """A linearized network's output and its first parameter (the node saves no array: J₀ is fixed)."""
+    lin = linearize(nn.Sequential(nn.Linear(3, 2, rng=0), nn.Tanh(), nn.Linear(2, 1, rng=1)).double())
+    return lin(_x(4, 3)), [next(iter(lin.parameters()))]
 
 
 def case(*steps):
@@ -165,6 +172,7 @@ CASES = {
     "_HookedOutput": lambda: case(x := _x(3), (_hooked(nn.Tanh(), x)[0], [x])),
     "_HookedInput": lambda: case(x := _x(3), (_hooked(nn.Tanh(), x)[1], [x])),
     "_CaptureCotangent": lambda: case(x := _x(4, 3), (_captured(x), [x])),
+    "_LinearizedOutput": _linearized,
 }
 
 
