@@ -35,7 +35,8 @@ def test_smoke_runs_make_every_claim(smoke):
     assert ids["homogeneity"] == ["001.homogeneity", "001.penalty.equivalence", "001.penalty.balanced",
                                   "001.homogeneity.conservation", "001.penalty.sparsity"]
     assert ids["rademacher"] == ["001.rademacher.bound[intermediate]", "001.rademacher.bound[final]",
-                                 "001.rademacher.rate", "001.generalization.gap"]
+                                 "001.rademacher.rate", "001.generalization.gap",
+                                 "001.generalization.gap[shrinks]"]
     assert ids["sgd-estimator"] == [f"001.sgd.{kind}[{scheme}]" for scheme in sgd_estimator.SCHEMES
                                     for kind in ("unbiased", "variance")] + ["000.gd.descent",
                                                                              "000.sgd.generalization"]

@@ -42,11 +42,10 @@ SOURCE = "merad-2020, §3, Théorème 2 (Rolnick & Tegmark 2018)"
 GATE_SCALES = (0.4, 0.2, 0.1, 0.05, 0.025)
 TREE_SCALE = 0.02
 TREE_TOLERANCE = 1e-3
-SAMPLES = 4096
 
 
-@scales(quick=dict(max_n=5, widths=(2, 4, 8, 16, 32, 64, 128), restarts=2, steps=1500),
-        smoke=dict(max_n=3, widths=(2, 4, 8), restarts=1, steps=100))
+@scales(quick=dict(max_n=5, widths=(2, 4, 8, 16, 32, 64), restarts=2, steps=1200, samples=2048),
+        smoke=dict(max_n=3, widths=(2, 4, 8), restarts=1, steps=100, samples=512))
 @dataclass(frozen=True)
 class DepthEfficiencyConfig:
     max_n: int = 6
@@ -54,10 +53,11 @@ class DepthEfficiencyConfig:
     restarts: int = 4
     steps: int = 4000
     target_error: float = 0.25
+    samples: int = 4096  # training points, and as many fresh test points
 
     def __post_init__(self) -> None:
-        if self.max_n < 3 or min(self.widths) < 1 or self.restarts < 1 or self.steps < 1:
-            raise ValueError("max_n ≥ 3, widths ≥ 1, restarts ≥ 1 and steps ≥ 1 are required")
+        if self.max_n < 3 or min(self.widths) < 1 or self.restarts < 1 or self.steps < 1 or self.samples < 2:
+            raise ValueError("max_n ≥ 3, widths ≥ 1, restarts ≥ 1, steps ≥ 1 and samples ≥ 2 are required")
         if not 0 < self.target_error < 1:
             raise ValueError("target_error must lie in (0, 1)")
 
@@ -66,7 +66,7 @@ def _shallow(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, An
     """Train one hidden layer of softplus units on 3^{n/2} x₁⋯x_n; the relative RMS error on fresh points."""
     n, width = point["n"], point["width"]
     scale = 3 ** (n / 2)  # Var(x₁⋯x_n) = 3⁻ⁿ for uniform inputs: the target has unit variance
-    x, x_test = rng.uniform(-1, 1, (SAMPLES, n)), rng.uniform(-1, 1, (SAMPLES, n))
+    x, x_test = rng.uniform(-1, 1, (point["samples"], n)), rng.uniform(-1, 1, (point["samples"], n))
     y, y_test = scale * x.prod(axis=1, keepdims=True), scale * x_test.prod(axis=1, keepdims=True)
     net = nn.Sequential(nn.Linear(n, width, rng=rng), nn.Softplus(), nn.Linear(width, 1, rng=rng)).double()
     optimizer = optim.Adam(net.parameters(), lr=1e-2)
@@ -123,8 +123,8 @@ def run(config: DepthEfficiencyConfig, rng: np.random.Generator) -> Result:
         SOURCE,
         high=TREE_TOLERANCE, measured=max(r["sup_error"] for r in tree_rows) if within else float("inf"), stderr=0.0,
     ))
-    points = [{"n": n, "width": w, "steps": config.steps} for n in ns for w in config.widths
-              for _ in range(config.restarts)]
+    points = [{"n": n, "width": w, "steps": config.steps, "samples": config.samples} for n in ns
+              for w in config.widths for _ in range(config.restarts)]
     trained = sweep(_shallow, points, rng, desc="shallow networks")
     rows, minima = [], []
     for n in ns:
