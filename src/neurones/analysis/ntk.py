@@ -90,29 +90,33 @@ def empirical_ntk(model, x1, x2=None, *, chunk_size: int = 256) -> np.ndarray:
     b = a if x2 is None else _as_batch(x2, "x2")
     if a.shape[1:] != b.shape[1:]:
         raise ShapeError(f"empirical_ntk: x1 {a.shape} and x2 {b.shape} have different example shapes")
-    second = _chunks(b, chunk_size)
     cached: dict[int, PerExampleJacobian] = {}
     kept = 0
+
+    def jacobian(start: int, part: np.ndarray) -> PerExampleJacobian:
+        """The chunk of x2 starting at ``start``, from the cache while it fits in its budget."""
+        nonlocal kept
+        if start in cached:
+            return cached[start]
+        computed = PerExampleJacobian(model, part)
+        if kept + computed.nbytes <= _JACOBIAN_CACHE_BYTES:
+            cached[start], kept = computed, kept + computed.nbytes
+        return computed
+
     result = None
     for start1, part1 in _chunks(a, chunk_size):
-        jac1 = PerExampleJacobian(model, part1)
+        jac1 = jacobian(start1, part1) if x2 is None else PerExampleJacobian(model, part1)
         if result is None:
             result = np.zeros((a.shape[0], b.shape[0], jac1.k, jac1.k))
-        for start2, part2 in second:
-            if x2 is None and start2 == start1:
-                jac2 = jac1
-            elif start2 in cached:
-                jac2 = cached[start2]
-            else:
-                jac2 = PerExampleJacobian(model, part2)
-                if kept + jac2.nbytes <= _JACOBIAN_CACHE_BYTES:
-                    cached[start2], kept = jac2, kept + jac2.nbytes
-            if x2 is None and start2 < start1:  # symmetric: the block was computed from the other side
+        rows = slice(start1, start1 + part1.shape[0])
+        for start2, part2 in _chunks(b, chunk_size):
+            if x2 is None and start2 < start1:  # symmetric: the block was filled from the other side
                 continue
-            block = jac1.gram(jac2)
-            result[start1 : start1 + part1.shape[0], start2 : start2 + part2.shape[0]] = block
+            block = jac1.gram(jac1 if x2 is None and start2 == start1 else jacobian(start2, part2))
+            columns = slice(start2, start2 + part2.shape[0])
+            result[rows, columns] = block
             if x2 is None and start2 > start1:
-                result[start2 : start2 + part2.shape[0], start1 : start1 + part1.shape[0]] = block.transpose(1, 0, 3, 2)
+                result[columns, rows] = block.transpose(1, 0, 3, 2)
     return result[:, :, 0, 0] if result.shape[2] == 1 else result
 
 
