@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
-from scipy.sparse import linalg as sparse_linalg
 
 import neurones as nr
 import neurones.functional as F
 from neurones import func, optim
+from neurones.analysis.landscape import hessian_extreme_eigenvalues
 from neurones.data.mnist1d import load_mnist1d
 from neurones.lab.claims import at_least, at_most, equality
 from neurones.lab.config import scales
@@ -123,25 +123,15 @@ def _estimator(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, 
 
 
 def _sharpness(model, x, y, rng: np.random.Generator) -> float:
-    """The largest (algebraic) eigenvalue of the Hessian of the full-batch loss: Lanczos (SciPy's ``eigsh``) on
-    Hessian-vector products (:func:`neurones.func.hvp`). Power iteration would find the eigenvalue largest in
-    magnitude, which at initialization can be negative."""
-    params = tuple(p.detach() for p in model.parameters())
+    """The largest (algebraic) eigenvalue of the Hessian of the full-batch loss (Lanczos on Hessian-vector
+    products: power iteration would find the eigenvalue largest in magnitude, which at initialization can be
+    negative)."""
     names = [name for name, _ in model.named_parameters()]
-    shapes = [p.shape for p in params]
-    sizes = [int(np.prod(shape)) for shape in shapes]
 
     def loss(*values):
         return F.cross_entropy(func.functional_call(model, dict(zip(names, values)), (x,)), y)
 
-    def product(vector):
-        pieces = np.split(np.asarray(vector, dtype=np.float64).ravel(), np.cumsum(sizes)[:-1])
-        directions = tuple(nr.tensor(piece.reshape(shape)) for piece, shape in zip(pieces, shapes))
-        return np.concatenate([h.data.ravel() for h in func.hvp(loss, params, directions)])
-
-    operator = sparse_linalg.LinearOperator((sum(sizes), sum(sizes)), matvec=product, dtype=np.float64)
-    start = rng.standard_normal(sum(sizes))
-    return float(sparse_linalg.eigsh(operator, k=1, which="LA", v0=start, tol=1e-6)[0][0])
+    return hessian_extreme_eigenvalues(loss, [p.detach() for p in model.parameters()], rng)[1]
 
 
 def _descent(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
