@@ -34,6 +34,7 @@ from scipy import stats
 import neurones as nr
 import neurones.functional as F
 from neurones import func, optim
+from neurones.analysis.gradient_stats import flat_gradient
 from neurones.analysis.landscape import hessian_extreme_eigenvalues
 from neurones.data.mnist1d import load_mnist1d
 from neurones.lab.claims import at_least, at_most, equality
@@ -74,14 +75,10 @@ def _population(size: int):
     return nr.tensor(train.tensors[0].data[:size]), nr.tensor(train.tensors[1].data[:size])
 
 
-def _flat_grad(model) -> np.ndarray:
-    return np.concatenate([p.grad.data.ravel() for p in model.parameters()])
-
-
 def _batch_gradient(model, x, y, indices) -> np.ndarray:
     model.zero_grad()
     F.cross_entropy(model(x[indices]), y[indices]).backward()
-    return _flat_grad(model)
+    return flat_gradient(model)
 
 
 def _draw(scheme: str, size: int, population: int, rng: np.random.Generator) -> np.ndarray:
