@@ -9,6 +9,7 @@ from neurones.data.readers import load_cifar10, load_mnist, read_idx
 from neurones.data.sampler import BatchSampler, RandomBatchSampler, RandomSampler, Sampler, SequentialSampler
 from neurones.data.synthetic import gaussian_inputs_outputs, gaussian_regression, teacher_student, two_spirals, xor
 from neurones.data.transforms import (
+    Blur1d,
     Compose,
     DownUpSample,
     GaussianBlur,
@@ -16,11 +17,13 @@ from neurones.data.transforms import (
     OneHot,
     RandomCrop,
     RandomHorizontalFlip,
+    TimeReversal,
     one_hot,
 )
 
 __all__ = [
     "BatchSampler",
+    "Blur1d",
     "Compose",
     "DataLoader",
     "Dataset",
@@ -36,6 +39,7 @@ __all__ = [
     "SequentialSampler",
     "Subset",
     "TensorDataset",
+    "TimeReversal",
     "default_cache_dir",
     "default_collate",
     "gaussian_inputs_outputs",

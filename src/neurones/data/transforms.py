@@ -261,6 +261,49 @@ class DownUpSample:
         return f"DownUpSample(factor={self.factor}, mode={self.mode!r})"
 
 
+class Blur1d:
+    """The one-dimensional :class:`DownUpSample`: average blocks of ``factor`` samples along the last axis, then
+    interpolate back to the original length (linear, ``align_corners=False``, or "nearest").
+
+    This is the deficit of the critical-learning-periods experiment on MNIST-1D signals (length 40 → 10 → 40 with
+    ``factor=4``), the analog of blurring 32×32 images to 8×8. Works on any ``(..., L)`` with L a multiple of
+    ``factor``.
+    """
+
+    def __init__(self, factor: int, mode: str = "linear") -> None:
+        if not isinstance(factor, (int, np.integer)) or factor < 1:
+            raise ValueError(f"Blur1d: factor must be a positive integer, got {factor!r}")
+        if mode not in ("linear", "nearest"):
+            raise ValueError(f"Blur1d: mode must be 'linear' or 'nearest', got {mode!r}")
+        self.factor, self.mode = int(factor), mode
+
+    def __call__(self, x):
+        array, was_tensor = _unwrap(x)
+        length = array.shape[-1] if array.ndim else 0
+        if array.ndim < 1 or length % self.factor:
+            raise ShapeError(f"Blur1d: the last axis of shape {array.shape} must be a multiple of {self.factor}")
+        if array.dtype.kind != "f":
+            raise DTypeError(f"Blur1d: expected floating signals, got dtype {array.dtype}")
+        small = array.reshape(*array.shape[:-1], length // self.factor, self.factor).mean(axis=-1)
+        if self.mode == "nearest":
+            return _rewrap(np.repeat(small, self.factor, axis=-1), was_tensor)
+        return _rewrap(small @ bilinear_matrix(length // self.factor, length).T.astype(array.dtype), was_tensor)
+
+    def __repr__(self) -> str:
+        return f"Blur1d(factor={self.factor}, mode={self.mode!r})"
+
+
+class TimeReversal:
+    """Reverse the last axis: a change of the input that removes no information (the control of a deficit)."""
+
+    def __call__(self, x):
+        array, was_tensor = _unwrap(x)
+        return _rewrap(np.ascontiguousarray(array[..., ::-1]), was_tensor)
+
+    def __repr__(self) -> str:
+        return "TimeReversal()"
+
+
 class OneHot:
     """The transform form of :func:`one_hot`, for label arrays."""
 

@@ -6,18 +6,30 @@ from neurones.train.gradient_flow import FlowHistory, gradient_flow
 from neurones.train.history import History
 from neurones.train.loop import evaluate, fit
 from neurones.train.metrics import accuracy
+from neurones.train.schedules import (
+    DeficitSchedule,
+    DropoutSchedule,
+    LearningRateRestart,
+    StochasticDepthSchedule,
+    drop_rates,
+)
 from neurones.train.state import TrainingState
 
 __all__ = [
     "Callback",
     "Checkpoint",
+    "DeficitSchedule",
+    "DropoutSchedule",
     "EarlyStopping",
     "FlowHistory",
     "History",
     "LambdaCallback",
+    "LearningRateRestart",
     "ProgressBar",
+    "StochasticDepthSchedule",
     "TrainingState",
     "accuracy",
+    "drop_rates",
     "evaluate",
     "fit",
     "gradient_flow",
