@@ -1,0 +1,38 @@
+"""The experiments of seed 002 after initialization (issue 19): smoke runs, claims and their pieces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neurones as nr
+import neurones.functional as F
+from neurones.lab.experiments import dying_relu
+from neurones.lab.runner import run_experiment
+from tests.lab.experiments.run_checks import check_run_directory, claim_numbers
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    return run_experiment("dying-relu", "smoke", seed=0, out=tmp_path_factory.mktemp("dying-relu") / "run")
+
+
+def test_dying_relu_smoke_run(smoke, tmp_path):
+    record = check_run_directory(smoke, ["dead-units"])
+    assert [c["id"] for c in record["claims"]] == ["002.dying-relu.half", "002.dying-relu.leaky"]
+    assert record["claims"][0]["holds"]  # symmetric pre-activations at initialization, at any scale
+    again = run_experiment("dying-relu", "smoke", seed=0, out=tmp_path / "again")
+    assert claim_numbers(again.record) == claim_numbers(smoke.record)
+
+
+def test_a_dead_unit_gets_no_gradient_and_a_leaky_one_does():
+    rng = np.random.default_rng(0)
+    relu, leaky = dying_relu._network("relu", rng), dying_relu._network("leaky", rng)
+    for model in (relu, leaky):
+        model[0].bias.data[0] = -1e3  # the first unit never fires
+    outcome = {}
+    for name, model in (("relu", relu), ("leaky", leaky)):
+        x = nr.tensor(rng.standard_normal((16, 40)).astype(np.float32))
+        F.cross_entropy(model(x), nr.tensor(rng.integers(0, 10, 16))).backward()
+        outcome[name] = np.all(model[0].weight.grad.data[0] == 0)
+    assert outcome == {"relu": True, "leaky": False}
