@@ -17,6 +17,15 @@ def smoke(tmp_path_factory):
     return run_experiment("dying-relu", "smoke", seed=0, out=tmp_path_factory.mktemp("dying-relu") / "run")
 
 
+def test_fisher_information_smoke_run(tmp_path):
+    run = run_experiment("fisher-information", "smoke", seed=0, out=tmp_path / "run")
+    record = check_run_directory(run, ["fisher-trace"])
+    assert [c["id"] for c in record["claims"]] == ["002.fisher.kl-quadratic", "002.fisher.trace-peak[position]",
+                                                   "002.fisher.trace-peak[decline]", "002.fisher.deficit-layers"]
+    assert record["claims"][0]["holds"]  # the KL's curvature is exact to O(ε) at any scale
+    assert {row["layer"] for row in record["tables"]["layer_shares"]} == {"1", "3", "5", "8"}
+
+
 def test_dying_relu_smoke_run(smoke, tmp_path):
     record = check_run_directory(smoke, ["dead-units"])
     assert [c["id"] for c in record["claims"]] == ["002.dying-relu.half", "002.dying-relu.leaky"]
