@@ -30,3 +30,11 @@ def test_the_one_hidden_layer_example_runs():
     assert namespace["tree"].neurons <= 20 and abs(namespace["poly"] - 0.125) < 1e-9  # |x| by a quadratic: 1/8
     chain = namespace["chain"]
     assert chain["complexity"].mean() < chain["intermediate"].mean()
+
+
+def test_the_training_example_runs():
+    namespace = _run_example("### Along training")
+    assert abs(sum(namespace["per_layer"].values()) - namespace["total"]) < 1e-9
+    assert 0 <= namespace["spread"] <= 2 and namespace["slice_"].shape == (11,)
+    model, x, y = namespace["model"], namespace["x"], namespace["y"]
+    assert abs(namespace["slice_"][5] - float(namespace["F"].cross_entropy(model(x), y).data)) < 1e-12  # α = 0
