@@ -45,3 +45,13 @@ def test_a_dead_unit_gets_no_gradient_and_a_leaky_one_does():
         F.cross_entropy(model(x), nr.tensor(rng.integers(0, 10, 16))).backward()
         outcome[name] = np.all(model[0].weight.grad.data[0] == 0)
     assert outcome == {"relu": True, "leaky": False}
+
+
+def test_dropout_dynamics_smoke_run(tmp_path):
+    run = run_experiment("dropout-dynamics", "smoke", seed=0, out=tmp_path / "run")
+    record = check_run_directory(run, ["gradient-statistics"])
+    assert [c["id"] for c in record["claims"]] == ["002.dropout.grad-norm", "002.dropout.displacement",
+                                                   "002.dropout.direction-variance"]
+    rows = record["tables"]["dynamics"]
+    assert {row["dropout"] for row in rows} == {0.0, 0.1}
+    assert all(row["displacement"] == 0 for row in rows if row["step"] == 0)  # measured before the first step
