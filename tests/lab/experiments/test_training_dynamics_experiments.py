@@ -55,3 +55,10 @@ def test_dropout_dynamics_smoke_run(tmp_path):
     rows = record["tables"]["dynamics"]
     assert {row["dropout"] for row in rows} == {0.0, 0.1}
     assert all(row["displacement"] == 0 for row in rows if row["step"] == 0)  # measured before the first step
+
+
+def test_stochastic_depth_training_smoke_run(tmp_path):
+    run = run_experiment("stochastic-depth-training", "smoke", seed=0, out=tmp_path / "run")
+    record = check_run_directory(run, ["step-times-and-gaps"])
+    assert [c["id"] for c in record["claims"]] == ["002.sd.speedup", "002.sd.overfit", "002.sd.eval-scaling"]
+    assert record["claims"][2]["holds"]  # the evaluation rescaling is an exact expectation
