@@ -62,3 +62,12 @@ def test_stochastic_depth_training_smoke_run(tmp_path):
     record = check_run_directory(run, ["step-times-and-gaps"])
     assert [c["id"] for c in record["claims"]] == ["002.sd.speedup", "002.sd.overfit", "002.sd.eval-scaling"]
     assert record["claims"][2]["holds"]  # the evaluation rescaling is an exact expectation
+
+
+def test_critical_periods_smoke_run(tmp_path):
+    run = run_experiment("critical-periods", "smoke", seed=0, out=tmp_path / "run")
+    record = check_run_directory(run, ["accuracy-against-deficit"])
+    assert [c["id"] for c in record["claims"]] == ["002.critical.duration[drop]", "002.critical.duration[spearman]",
+                                                   "002.critical.onset", "002.critical.control"]
+    roles = {(r["role"], r["onset"], r["length"]) for r in record["tables"]["runs"]}
+    assert ("onset", 2, 1) in roles and ("control", 0, 2) in roles and ("duration", 0, 0) in roles
