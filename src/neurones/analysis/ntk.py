@@ -121,6 +121,13 @@ def empirical_ntk(model, x1, x2=None, *, chunk_size: int = 256) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------- infinite width
+def sphere_points(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """n points drawn uniformly on the sphere of radius √d in ℝᵈ, the inputs of the kernel theorems: there
+    x·x/d = 1, so the first layer's variance Σ¹(x, x) = σ_w² + σ_b² is the same at every dimension."""
+    x = rng.standard_normal((n, d))
+    return x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(d)
+
+
 def _relu(s11, s22, s12):
     norms = np.sqrt(s11 * s22)
     rho = np.clip(np.divide(s12, norms, out=np.ones_like(norms), where=norms > 0), -1.0, 1.0)

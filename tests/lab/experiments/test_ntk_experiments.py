@@ -7,6 +7,7 @@ import pytest
 
 import neurones as nr
 from neurones import nn
+from neurones.analysis.ntk import sphere_points
 from neurones.lab.config import at_scale
 from neurones.lab.experiments import ntk_kernel_gd, ntk_linearization, ntk_positive_definite, ntk_width
 from neurones.lab.registry import get_experiment
@@ -88,6 +89,6 @@ def test_the_displacement_prediction_counts_the_parameters():
 
 
 def test_the_identity_kernel_has_the_rank_of_the_inputs():
-    x = ntk_positive_definite._sphere(20, 5, np.random.default_rng(2))
+    x = sphere_points(20, 5, np.random.default_rng(2))
     spectrum = ntk_positive_definite._spectrum(x, 2, "identity")
     assert np.all(spectrum[:5] > 1e-3) and np.all(np.abs(spectrum[5:]) < 1e-12)

@@ -34,7 +34,7 @@ import numpy as np
 
 import neurones as nr
 from neurones import nn, optim
-from neurones.analysis.ntk import empirical_ntk, gradient_descent_mse
+from neurones.analysis.ntk import empirical_ntk, gradient_descent_mse, sphere_points
 from neurones.lab.claims import at_most, band, equality
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
@@ -97,8 +97,7 @@ def _linear_regression(n: int, d: int, steps: int, rng: np.random.Generator) -> 
 def _one_step_errors(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     """Relative error of the kernel prediction −ηK(f − y) for one GD step, over a geometric range of η."""
     n, d, width, depth = point["n"], 4, point["width"], point["depth"]
-    x = rng.standard_normal((n, d))
-    x /= np.linalg.norm(x, axis=1, keepdims=True) / np.sqrt(d)
+    x = sphere_points(n, d, rng)
     y = rng.standard_normal((n, 1))
     net = nn.ntk_mlp([d] + [width] * depth + [1], "tanh", bias_std=0.1, dtype=np.float64, rng=rng)
     kernel = empirical_ntk(net, x)

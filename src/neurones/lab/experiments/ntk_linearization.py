@@ -23,7 +23,6 @@ trained. On test points:
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ import numpy as np
 
 import neurones as nr
 from neurones import nn
-from neurones.analysis.ntk import empirical_ntk, gradient_descent_mse, infinite_width_kernels
+from neurones.analysis.ntk import empirical_ntk, gradient_descent_mse, infinite_width_kernels, sphere_points
 from neurones.lab.claims import band
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
@@ -111,11 +110,6 @@ def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]
     }
 
 
-def _sphere(points: int, rng: np.random.Generator) -> np.ndarray:
-    x = rng.standard_normal((points, DIMENSION))
-    return x / np.linalg.norm(x, axis=1, keepdims=True) * math.sqrt(DIMENSION)
-
-
 @experiment(
     "ntk-linearization",
     config=LinearizationConfig,
@@ -124,7 +118,7 @@ def _sphere(points: int, rng: np.random.Generator) -> np.ndarray:
 )
 def run(config: LinearizationConfig, rng: np.random.Generator) -> Result:
     result = Result(config)
-    x, x_test = _sphere(config.train_points, rng), _sphere(config.test_points, rng)
+    x, x_test = sphere_points(config.train_points, DIMENSION, rng), sphere_points(config.test_points, DIMENSION, rng)
     u = rng.standard_normal(DIMENSION)
     data = {"x": x, "y": np.sin(x @ u)[:, None], "x_test": x_test, "y_test": np.sin(x_test @ u)[:, None]}
     points = []

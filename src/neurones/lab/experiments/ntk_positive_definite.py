@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurones import nn
-from neurones.analysis.ntk import empirical_ntk, infinite_width_kernels
+from neurones.analysis.ntk import empirical_ntk, infinite_width_kernels, sphere_points
 from neurones.lab.claims import at_least, at_most
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
@@ -56,11 +56,6 @@ class PositiveDefiniteConfig:
             raise ValueError("dimensions ≥ 2, depths ≥ 1 and a positive empirical width are required")
 
 
-def _sphere(points: int, dimension: int, rng: np.random.Generator) -> np.ndarray:
-    x = rng.standard_normal((points, dimension))
-    return x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(dimension)
-
-
 def _spectrum(x: np.ndarray, depth: int, activation: str) -> np.ndarray:
     """The eigenvalues of Θ, in decreasing order, over λ_max."""
     eigenvalues = np.linalg.eigvalsh(infinite_width_kernels(x, depth=depth, activation=activation)[1])[::-1]
@@ -76,7 +71,7 @@ def _spectrum(x: np.ndarray, depth: int, activation: str) -> np.ndarray:
 def run(config: PositiveDefiniteConfig, rng: np.random.Generator) -> Result:
     result = Result(config)
     d, n = config.dimension, config.points
-    x = _sphere(n, d, rng)
+    x = sphere_points(n, d, rng)
     spectra = {name: _spectrum(x, config.depth, name) for name in ACTIVATIONS}
     for name in ("relu", "erf"):
         result.claim(at_least(
@@ -99,7 +94,7 @@ def run(config: PositiveDefiniteConfig, rng: np.random.Generator) -> Result:
     ))
     rows = []
     for dimension in config.dimensions:
-        points = _sphere(n, dimension, rng)
+        points = sphere_points(n, dimension, rng)
         for name in ACTIVATIONS:
             spectrum = _spectrum(points, config.depth, name)
             rows.append({"dimension": dimension, "activation": name, "lambda_min_over_max": float(spectrum[-1]),
