@@ -40,7 +40,7 @@ from neurones.lab.result import Result
 from neurones.lab.statistics import mean_and_stderr
 from neurones.lab.sweep import sweep
 from neurones.nn.reference import mnist1d_cnn
-from neurones.train import DeficitSchedule, fit
+from neurones.train import DeficitSchedule, accuracy, fit
 
 SOURCE = "lopes-quintas-2025, périodes critiques (Achille, Rovere & Soatto 2019)"
 DROP = 0.05
@@ -76,8 +76,8 @@ def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]
     fit(model, F.cross_entropy, optimizer, loader, epochs=point["epochs"], scheduler=schedule, callbacks=[data])
     model.eval()
     with nr.no_grad():
-        accuracy = float(np.mean(model(test.tensors[0]).data.argmax(axis=1) == test.tensors[1].data))
-    return {**{k: point[k] for k in ("role", "transform", "onset", "length", "init_seed")}, "accuracy": accuracy}
+        test_accuracy = accuracy(model(test.tensors[0]), test.tensors[1])
+    return {**{k: point[k] for k in ("role", "transform", "onset", "length", "init_seed")}, "accuracy": test_accuracy}
 
 
 @experiment(

@@ -44,6 +44,7 @@ from neurones.lab.result import Result
 from neurones.lab.statistics import mean_and_stderr
 from neurones.lab.sweep import sweep
 from neurones.nn.reference import mnist1d_mlp
+from neurones.train import accuracy
 
 SOURCE = "neurons-lecture-notes, §I.1, SGD"
 SOURCE_000 = "merad-2020, §2.2, entraînement"
@@ -173,8 +174,8 @@ def _generalization(point: Mapping[str, Any], rng: np.random.Generator) -> dict[
             with nr.no_grad():
                 loss = float(F.cross_entropy(model(x), y).data)
     with nr.no_grad():
-        accuracy = float(np.mean(model(test.tensors[0]).data.argmax(axis=1) == test.tensors[1].data))
-    return {"batch": point["batch"], "steps": steps, "train_loss": loss, "test_accuracy": accuracy,
+        test_accuracy = accuracy(model(test.tensors[0]), test.tensors[1])
+    return {"batch": point["batch"], "steps": steps, "train_loss": loss, "test_accuracy": test_accuracy,
             "reached": bool(loss <= point["target"])}
 
 

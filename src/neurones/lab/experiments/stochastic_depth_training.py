@@ -37,6 +37,7 @@ from neurones.lab.result import Result
 from neurones.lab.statistics import mean_and_stderr
 from neurones.lab.sweep import sweep
 from neurones.nn.residual import StochasticDepth, expected_depth, linear_decay_survival
+from neurones.train import accuracy
 
 SOURCE = "lopes-quintas-2025, Stochastic depth (Huang et al. 2016)"
 FINAL_SURVIVAL = 0.5
@@ -77,9 +78,9 @@ def _network(blocks: int, width: int, survival: list[float], rng: np.random.Gene
 def _accuracy(model, x, y) -> float:
     model.eval()
     with nr.no_grad():
-        accuracy = float(np.mean(model(x).data.argmax(axis=1) == y.data))
+        value = accuracy(model(x), y)
     model.train()
-    return accuracy
+    return value
 
 
 def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
