@@ -15,9 +15,7 @@ import tracemalloc
 
 import numpy as np
 
-from benchmarks.threads import SETTINGS as THREAD_SETTINGS
-from benchmarks.threads import label, thread_limits
-from benchmarks.timing import median_times
+from benchmarks.threads import milliseconds_table, time_at_each_setting
 
 NAME = "empirical ntk"
 KEY = "empirical_ntk"
@@ -94,15 +92,7 @@ def peak_bytes() -> int:
 
 def measure(repeats: int = 7) -> dict:
     """Median seconds of each way at each thread setting, the best of each, the ratio and the peak memory."""
-    record: dict = {}
-    for threads in THREAD_SETTINGS:
-        with thread_limits(threads):
-            medians = median_times({**neurones_candidate(), **torch_candidates()}, repeats=repeats, warmup=1,
-                                   inner=1)
-        for name, seconds in medians.items():
-            record[f"{name} {label(threads)}"] = seconds
-    for name in ("neurones", "torch float32", "torch float64"):
-        record[f"{name} best"] = min(record[f"{name} {label(t)}"] for t in THREAD_SETTINGS)
+    record = time_at_each_setting(lambda: {**neurones_candidate(), **torch_candidates()}, repeats)
     record["ratio"] = record["neurones best"] / min(record["torch float32 best"], record["torch float64 best"])
     record["neurones peak MiB"] = peak_bytes() / 2**20
     parameters = SIZES[0] * SIZES[1] + SIZES[1] + SIZES[1] * SIZES[2] + SIZES[2] + SIZES[2] * SIZES[3] + SIZES[3]
@@ -111,8 +101,6 @@ def measure(repeats: int = 7) -> dict:
 
 
 def render(record: dict) -> list[str]:
-    settings = [label(t) for t in THREAD_SETTINGS]
-    names = ("neurones", "torch float32", "torch float64")
     ratio = record["ratio"]
     return [
         "",
@@ -123,10 +111,7 @@ def render(record: dict) -> list[str]:
         "backward pass. PyTorch runs its tutorial's recipe, `vmap(jacrev(f))` then `einsum` over the materialized "
         "Jacobian. Milliseconds, medians.",
         "",
-        "| way | " + " | ".join(settings) + " |",
-        "|---|" + "---:|" * len(settings),
-        *[f"| {name} | " + " | ".join(f"{record[f'{name} {s}'] * 1e3:.1f}" for s in settings) + " |"
-          for name in names],
+        *milliseconds_table(record, ("neurones", "torch float32", "torch float64")),
         "",
         f"neurones over PyTorch's best: ratio **{ratio:.2f}** (target ≤ {TARGET_RATIO:g}: "
         f"{'holds' if ratio <= TARGET_RATIO else '**does not hold**'}). Peak memory of neurones' call: "

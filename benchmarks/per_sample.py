@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.threads import SETTINGS as THREAD_SETTINGS
-from benchmarks.threads import label, thread_limits
-from benchmarks.timing import median_times
+from benchmarks.threads import milliseconds_table, time_at_each_setting
 
 NAME = "per-sample grads"
 KEY = "per_sample"  # where RESULTS.json keeps the record
@@ -76,23 +74,13 @@ def torch_candidate() -> dict:
 
 def measure(repeats: int = 7) -> dict:
     """Median seconds of each way at each thread setting, the best of each, and the two ratios."""
-    record: dict = {}
-    for threads in THREAD_SETTINGS:
-        with thread_limits(threads):
-            candidates = {**neurones_candidates(), **torch_candidate()}
-            medians = median_times(candidates, repeats=repeats, warmup=1, inner=1)
-        for name, seconds in medians.items():
-            record[f"{name} {label(threads)}"] = seconds
-    for name in ("neurones batched", "neurones loop", "torch vmap"):
-        record[f"{name} best"] = min(record[f"{name} {label(t)}"] for t in THREAD_SETTINGS)
+    record = time_at_each_setting(lambda: {**neurones_candidates(), **torch_candidate()}, repeats)
     record["speedup over loop"] = record["neurones loop best"] / record["neurones batched best"]
     record["ratio to torch vmap"] = record["neurones batched best"] / record["torch vmap best"]
     return record
 
 
 def render(record: dict) -> list[str]:
-    settings = [label(t) for t in THREAD_SETTINGS]
-    names = ("neurones batched", "neurones loop", "torch vmap")
     speedup = record["speedup over loop"]
     return [
         "",
@@ -103,10 +91,7 @@ def render(record: dict) -> list[str]:
         "outer products δᵢ aᵢᵀ; *loop* is one forward and backward pass per example; PyTorch runs "
         "`torch.func.vmap(torch.func.grad(...))`. Milliseconds, medians.",
         "",
-        "| way | " + " | ".join(settings) + " |",
-        "|---|" + "---:|" * len(settings),
-        *[f"| {name} | " + " | ".join(f"{record[f'{name} {s}'] * 1e3:.1f}" for s in settings) + " |"
-          for name in names],
+        *milliseconds_table(record, ("neurones batched", "neurones loop", "torch vmap")),
         "",
         f"Batched against the loop: **{speedup:.1f}×** faster (target ≥ {TARGET_SPEEDUP:g}×: "
         f"{'holds' if speedup >= TARGET_SPEEDUP else '**does not hold**'}). Against PyTorch's vmap: ratio "
