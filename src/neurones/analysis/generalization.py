@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from neurones.analysis.homogeneity import normalize_units
 from neurones.nn.containers import Sequential
 
 ASCENT_STARTS = 64
@@ -124,9 +125,6 @@ def project_onto_l1_ball(v, radius: float) -> np.ndarray:
 def project_to_class(network: Sequential, bound: float, radius: float) -> None:
     """In place: each unit onto ‖(w_j, b_j/M)‖ = 1, and η onto the ℓ1 ball of radius D — the projection step of a
     projected gradient method over 𝓕 (network: ``Sequential(Linear(d, m), ReLU(), Linear(m, 1, bias=False))``)."""
-    first, readout = network[0], network[-1]
-    norms = np.sqrt(np.sum(first.weight.data**2, axis=1) + (first.bias.data / bound) ** 2)
-    norms[norms == 0] = 1.0
-    first.weight.data /= norms[:, None]
-    first.bias.data /= norms
+    normalize_units(network, bound)
+    readout = network[-1]
     readout.weight.data[0] = project_onto_l1_ball(readout.weight.data[0], radius)

@@ -55,6 +55,16 @@ def input_norms(network: Sequential, bound: float) -> np.ndarray:
     return np.sqrt(np.sum(w * w, axis=1) + (b / bound) ** 2)
 
 
+def normalize_units(network: Sequential, bound: float) -> None:
+    """In place: each unit onto the sphere ‖(w_j, b_j/M)‖ = 1 (units at zero are left there). Unlike
+    :func:`rescale_units` this changes f; it is the projection of methods that train on that sphere."""
+    norms = input_norms(network, bound)
+    norms[norms == 0] = 1.0
+    first = network[0]
+    first.weight.data /= norms[:, None].astype(first.weight.dtype)
+    first.bias.data /= norms.astype(first.bias.dtype)
+
+
 def weight_decay_penalty(network: Sequential, strength: float, bound: float) -> float:
     """Σ_j λη_j² + ‖w_j‖² + b_j²/M² (λ = ``strength``, M = ``bound``): the notes' homogenized weight decay."""
     eta, _, _ = unit_parameters(network)

@@ -34,6 +34,7 @@ from neurones import nn, optim
 from neurones.analysis.homogeneity import (
     balance,
     input_norms,
+    normalize_units,
     path_penalty,
     rescale_units,
     unit_invariants,
@@ -142,16 +143,11 @@ def _sparse(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any
     config: HomogeneityConfig = point["config"]
     x, y = point["data"]
     net = _network(2 * config.width, np.random.default_rng(point["init_seed"]))
-    first, readout = net[0], net[-1]
+    readout = net[-1]
     lr, strength = 1e-2, config.sparsity_penalty
     inputs, targets = nr.tensor(x), nr.tensor(y)
 
-    def project():
-        norms = input_norms(net, BOUND)
-        first.weight.data /= norms[:, None]
-        first.bias.data /= norms
-
-    project()
+    normalize_units(net, BOUND)
     for _ in range(config.steps):
         net.zero_grad()
         ((net(inputs) - targets) ** 2).mean().backward()
@@ -159,7 +155,7 @@ def _sparse(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any
             p.data -= lr * p.grad.data
         eta = readout.weight.data
         eta[...] = np.sign(eta) * np.maximum(np.abs(eta) - lr * strength, 0.0)
-        project()
+        normalize_units(net, BOUND)
     eta, w, b = unit_parameters(net)
     active = np.flatnonzero(eta != 0)
     angles = np.sort(np.arctan2(b[active] / BOUND, w[active, 0]))  # d = 1: a unit's direction is one angle
