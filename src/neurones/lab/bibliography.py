@@ -124,6 +124,15 @@ BIBLIOGRAPHY: dict[str, Reference] = {
             "arXiv:2011.14439",
             "https://arxiv.org/abs/2011.14439",
         ),
+        Reference(
+            "pawlak-2025",
+            "Pawlak",
+            2025,
+            "On the occurrence of critical learning periods in neural networks",
+            "",
+            "arXiv:2510.09687",
+            "https://arxiv.org/abs/2510.09687",
+        ),
     )
 }
 
