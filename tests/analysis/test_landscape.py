@@ -7,12 +7,8 @@ import pytest
 
 import neurones as nr
 from neurones import nn
-from neurones.analysis.landscape import (
-    filter_normalized_direction,
-    hessian_extreme_eigenvalues,
-    input_gradient_autocorrelation,
-    loss_slice,
-)
+from neurones.analysis.landscape import filter_normalized_direction, input_gradient_autocorrelation, loss_slice
+from neurones.func import hessian_extreme_eigenvalues
 
 
 def _mse(out, target):

@@ -8,8 +8,11 @@ from neurones.data import (
     TensorDataset,
     gaussian_inputs_outputs,
     gaussian_regression,
+    sphere_separated,
     teacher_student,
+    two_layer_relu_teacher,
     two_spirals,
+    unit_sphere,
     xor,
 )
 from neurones.errors import DTypeError, ShapeError
@@ -95,3 +98,32 @@ def test_gaussian_inputs_outputs():
     np.testing.assert_allclose(x, reference.standard_normal((3000, 4)), rtol=1e-6)
     np.testing.assert_allclose(y, reference.standard_normal((3000, 3)), rtol=1e-6)
     assert np.abs(np.corrcoef(x.T, y.T)[:4, 4:]).max() < 0.1
+
+
+def test_sphere_separated_points_are_unit_and_delta_apart():
+    data = sphere_separated(60, 4, 0.6, rng=0, d_out=2, dtype=np.float64)
+    x, y = data.tensors[0].data, data.tensors[1].data
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=1e-12)
+    distances = np.linalg.norm(x[:, None] - x[None], axis=-1) + 3 * np.eye(60)
+    assert distances.min() >= 0.6
+    assert y.shape == (60, 2)
+    again = sphere_separated(60, 4, 0.6, rng=0, d_out=2, dtype=np.float64)
+    np.testing.assert_array_equal(again.tensors[0].data, x)
+
+
+def test_sphere_separated_says_when_delta_is_too_large():
+    with pytest.raises(ValueError, match="separated in dimension 1"):
+        sphere_separated(3, 1, 1.5, rng=0, max_draws=500)  # S⁰ = {−1, 1} holds only two such points
+    with pytest.raises(ValueError, match="0 ≤ δ ≤ 2"):
+        sphere_separated(3, 2, 3.0)
+
+
+def test_the_relu_teacher_targets_follow_the_formula_on_unit_inputs():
+    train, test = two_layer_relu_teacher(30, 7, 3, rng=1, n_test=11, dtype=np.float64)
+    rng = np.random.default_rng(1)
+    w = unit_sphere(3, 7, rng)
+    a = np.sign(rng.standard_normal(3))
+    x = train.tensors[0].data
+    np.testing.assert_allclose(x, unit_sphere(30, 7, rng), rtol=1e-12)
+    np.testing.assert_allclose(train.tensors[1].data[:, 0], np.maximum(x @ w.T, 0) @ a, rtol=1e-12)
+    assert test.tensors[0].shape == (11, 7) and test.tensors[1].shape == (11, 1)

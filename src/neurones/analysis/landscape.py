@@ -8,7 +8,9 @@ gradients).
   with different scales compare (:func:`filter_normalized_direction`, :func:`loss_slice`).
 - **Curvature**: the largest and smallest eigenvalues of ∇²L(θ), by Lanczos iterations (SciPy's ``eigsh``) on
   Hessian-vector products (:func:`neurones.func.hvp`) — power iteration would return the eigenvalue largest in
-  magnitude, of either sign (:func:`hessian_extreme_eigenvalues`).
+  magnitude, of either sign. They live in :mod:`neurones.func` beside ``hvp``, since training itself uses them
+  (:func:`~neurones.func.hessian_extreme_eigenvalues`, :func:`~neurones.func.hessian_max_eigenvalue`, and
+  :func:`~neurones.func.model_loss` for a module's loss as a function of its parameters).
 - **Shattered gradients** (Balduzzi et al. 2017): along a line of inputs x_t = x₀ + t u, the gradient of the
   output with respect to the input, g_t = ∂f(x_t)/∂x; for deep plain networks its successive values decorrelate
   (white-noise-like), for residual networks they stay correlated (:func:`input_gradient_autocorrelation`).
@@ -19,12 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy.sparse import linalg as sparse_linalg
 
 from neurones.autodiff.grad_mode import no_grad
 from neurones.autodiff.tensor import Tensor
 from neurones.func.functional_call import functional_call
-from neurones.func.hessian import hvp
 
 
 def filter_normalized_direction(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -62,27 +62,6 @@ def loss_slice(model, loss_fn: Callable, inputs, targets, directions: Sequence[d
                      for name, theta in named.items()}
             values[index] = float(loss_fn(functional_call(model, moved, (inputs,)), targets).data)
     return values
-
-
-def hessian_extreme_eigenvalues(loss: Callable[..., Tensor], params: Sequence[Tensor], rng: np.random.Generator,
-                                tol: float = 1e-6) -> tuple[float, float]:
-    """(λ_min, λ_max) of ∇² loss(*params) by Lanczos on Hessian-vector products (float64 central differences of
-    gradients, :func:`neurones.func.hvp`; ``loss`` should compute in float64)."""
-    params = tuple(Tensor(np.asarray(p.data, dtype=np.float64)) for p in params)
-    shapes = [p.shape for p in params]
-    sizes = [int(np.prod(shape)) for shape in shapes]
-    total = sum(sizes)
-
-    def product(vector):
-        pieces = np.split(np.asarray(vector, dtype=np.float64).ravel(), np.cumsum(sizes)[:-1])
-        directions = tuple(Tensor(piece.reshape(shape)) for piece, shape in zip(pieces, shapes))
-        return np.concatenate([h.data.ravel() for h in hvp(loss, params, directions)])
-
-    operator = sparse_linalg.LinearOperator((total, total), matvec=product, dtype=np.float64)
-    start = rng.standard_normal(total)
-    largest = sparse_linalg.eigsh(operator, k=1, which="LA", v0=start, tol=tol)[0][0]
-    smallest = sparse_linalg.eigsh(operator, k=1, which="SA", v0=start, tol=tol)[0][0]
-    return float(smallest), float(largest)
 
 
 def input_gradient_autocorrelation(model, origin, direction, steps: int, spacing: float, lags: int = 1) -> np.ndarray:

@@ -40,6 +40,7 @@ from scipy import linalg
 
 from neurones.autodiff.function import Function
 from neurones.autodiff.tensor import Tensor
+from neurones.data.synthetic import unit_sphere
 from neurones.errors import ShapeError
 from neurones.func.per_example_jacobian import PerExampleJacobian
 from neurones.nn.module import Module
@@ -124,8 +125,7 @@ def empirical_ntk(model, x1, x2=None, *, chunk_size: int = 256) -> np.ndarray:
 def sphere_points(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     """n points drawn uniformly on the sphere of radius √d in ℝᵈ, the inputs of the kernel theorems: there
     x·x/d = 1, so the first layer's variance Σ¹(x, x) = σ_w² + σ_b² is the same at every dimension."""
-    x = rng.standard_normal((n, d))
-    return x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(d)
+    return unit_sphere(n, d, rng) * np.sqrt(d)
 
 
 def _relu(s11, s22, s12):

@@ -7,7 +7,16 @@ from neurones.data.loader import DataLoader
 from neurones.data.mnist1d import default_cache_dir, load_mnist1d
 from neurones.data.readers import load_cifar10, load_mnist, read_idx
 from neurones.data.sampler import BatchSampler, RandomBatchSampler, RandomSampler, Sampler, SequentialSampler
-from neurones.data.synthetic import gaussian_inputs_outputs, gaussian_regression, teacher_student, two_spirals, xor
+from neurones.data.synthetic import (
+    gaussian_inputs_outputs,
+    gaussian_regression,
+    sphere_separated,
+    teacher_student,
+    two_layer_relu_teacher,
+    two_spirals,
+    unit_sphere,
+    xor,
+)
 from neurones.data.transforms import (
     Blur1d,
     Compose,
@@ -50,7 +59,10 @@ __all__ = [
     "one_hot",
     "random_split",
     "read_idx",
+    "sphere_separated",
     "teacher_student",
+    "two_layer_relu_teacher",
     "two_spirals",
+    "unit_sphere",
     "xor",
 ]

@@ -121,3 +121,57 @@ def gaussian_inputs_outputs(n: int, d_in: int, d_out: int, rng: Seed = None, *, 
     x = rng.standard_normal((n, d_in))
     y = rng.standard_normal((n, d_out))
     return TensorDataset(_floats(x, dtype), _floats(y, dtype))
+
+
+def unit_sphere(n: int, d: int, rng: Seed = None) -> np.ndarray:
+    """n points drawn uniformly on the unit sphere S^{d−1} ⊂ ℝᵈ (normalized standard Gaussians), float64."""
+    x = as_generator(rng).standard_normal((n, d))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def sphere_separated(n: int, d: int, delta: float, rng: Seed = None, *, d_out: int = 1, max_draws: int = 100_000,
+                     dtype=None) -> TensorDataset:
+    """n unit inputs, pairwise δ-separated (‖xᵢ − xⱼ‖ ≥ δ for i ≠ j), with random targets y ~ N(0, I_{d_out}):
+    the data of Allen-Zhu, Li & Song's convergence theorem (their width bound grows like 1/δ⁸).
+
+    Points are drawn uniformly on the sphere and kept when they lie at least δ from every point kept before; a
+    :class:`ValueError` is raised after ``max_draws`` draws (δ too large for n points in dimension d).
+    """
+    if n < 1 or d < 1 or not 0 <= delta <= 2:
+        raise ValueError(f"sphere_separated: need n, d ≥ 1 and 0 ≤ δ ≤ 2, got n={n}, d={d}, δ={delta}")
+    dtype, rng = _float_dtype(dtype), as_generator(rng)
+    kept = np.empty((n, d))
+    count, draws = 0, 0
+    while count < n:
+        batch = unit_sphere(min(4 * (n - count), max_draws - draws), d, rng)
+        if not len(batch):
+            raise ValueError(f"sphere_separated: {count} of {n} points {delta}-separated in dimension {d} after "
+                             f"{max_draws} draws; lower δ or n")
+        draws += len(batch)
+        for point in batch:
+            if count == n:
+                break
+            if count == 0 or np.min(np.linalg.norm(kept[:count] - point, axis=1)) >= delta:
+                kept[count] = point
+                count += 1
+    y = rng.standard_normal((n, d_out))
+    return TensorDataset(_floats(kept, dtype), _floats(y, dtype))
+
+
+def two_layer_relu_teacher(n: int, d: int, neurons: int, rng: Seed = None, *, n_test: int | None = None,
+                           dtype=None) -> tuple[TensorDataset, TensorDataset]:
+    """A two-layer ReLU teacher y = Σ_j a_j ReLU(w_j·x) with unit-norm wⱼ and signs aⱼ = ±1, on inputs uniform on
+    the unit sphere S^{d−1}: the task of Chizat, Oyallon & Bach's shallow experiments (d = 100, 3 neurons,
+    ``lazy-training-CNN/shallow-nn``). Returns ``(train, test)`` of ``n`` and ``n_test`` (default ``n``) pairs,
+    targets of shape ``(·, 1)``; draws the teacher, then the training inputs, then the test inputs."""
+    if n < 1 or d < 1 or neurons < 1:
+        raise ValueError(f"two_layer_relu_teacher: need n, d, neurons ≥ 1, got {n}, {d}, {neurons}")
+    dtype, rng = _float_dtype(dtype), as_generator(rng)
+    w = unit_sphere(neurons, d, rng)
+    a = np.sign(rng.standard_normal(neurons))
+
+    def draw(count):
+        x = unit_sphere(count, d, rng)
+        return TensorDataset(_floats(x, dtype), _floats(np.maximum(x @ w.T, 0.0) @ a[:, None], dtype))
+
+    return draw(n), draw(n if n_test is None else n_test)

@@ -1,4 +1,5 @@
-"""Hessian-vector products ∇²f(θ) v, by central differences of gradients.
+"""Hessian-vector products ∇²f(θ) v, by central differences of gradients, and the Hessian's extreme eigenvalues
+from them by Lanczos iterations.
 
 The engine builds no graph in backward, so it cannot differentiate a gradient (no forward-over-reverse yet; an
 exact ``hvp`` may come with it). A Hessian-vector product is the directional derivative of the gradient,
@@ -14,12 +15,14 @@ relative error is ~10⁻⁹ (measured in the tests against PyTorch's exact forwa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
+from scipy.sparse import linalg as sparse_linalg
 
 from neurones.autodiff.tensor import Tensor
 from neurones.autodiff.transforms import grad
+from neurones.func.functional_call import functional_call
 
 _STEP = np.finfo(np.float64).eps ** (1 / 3)
 
@@ -55,3 +58,51 @@ def hvp(f: Callable, params, v):
         minus = gradient(*[Tensor(t - h * d) for t, d in zip(thetas, directions)])
         products = tuple(Tensor((p.data - m.data) / (2 * h)) for p, m in zip(plus, minus))
     return products if isinstance(params, tuple) else products[0]
+
+
+def model_loss(model, loss_fn: Callable, inputs, targets) -> tuple[Callable[..., Tensor], tuple[Tensor, ...]]:
+    """``(loss, params)``: the function θ ↦ ``loss_fn(model(inputs; θ), targets)`` of the model's parameters (by
+    :func:`~neurones.func.functional_call`, in the order of ``named_parameters``) and their current values, the
+    arguments :func:`hessian_extreme_eigenvalues` and :func:`neurones.func.hvp` take."""
+    names = [name for name, _ in model.named_parameters()]
+    inputs = inputs if isinstance(inputs, Tensor) else Tensor(np.asarray(inputs))
+    targets = targets if isinstance(targets, Tensor) else Tensor(np.asarray(targets))
+
+    def loss(*params):
+        return loss_fn(functional_call(model, dict(zip(names, params)), (inputs,)), targets)
+
+    return loss, tuple(p for _, p in model.named_parameters())
+
+
+def _hessian_operator(loss: Callable[..., Tensor], params: Sequence[Tensor]) -> sparse_linalg.LinearOperator:
+    params = tuple(Tensor(np.asarray(p.data, dtype=np.float64)) for p in params)
+    shapes = [p.shape for p in params]
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    total = sum(sizes)
+
+    def product(vector):
+        pieces = np.split(np.asarray(vector, dtype=np.float64).ravel(), np.cumsum(sizes)[:-1])
+        directions = tuple(Tensor(piece.reshape(shape)) for piece, shape in zip(pieces, shapes))
+        return np.concatenate([h.data.ravel() for h in hvp(loss, params, directions)])
+
+    return sparse_linalg.LinearOperator((total, total), matvec=product, dtype=np.float64)
+
+
+def hessian_extreme_eigenvalues(loss: Callable[..., Tensor], params: Sequence[Tensor], rng: np.random.Generator,
+                                tol: float = 1e-6) -> tuple[float, float]:
+    """(λ_min, λ_max) of ∇² loss(*params) by Lanczos on Hessian-vector products (float64 central differences of
+    gradients, :func:`neurones.func.hvp`; ``loss`` should compute in float64)."""
+    operator = _hessian_operator(loss, params)
+    start = rng.standard_normal(operator.shape[0])
+    largest = sparse_linalg.eigsh(operator, k=1, which="LA", v0=start, tol=tol)[0][0]
+    smallest = sparse_linalg.eigsh(operator, k=1, which="SA", v0=start, tol=tol)[0][0]
+    return float(smallest), float(largest)
+
+
+def hessian_max_eigenvalue(loss: Callable[..., Tensor], params: Sequence[Tensor], rng: np.random.Generator,
+                           tol: float = 1e-6) -> float:
+    """λ_max of ∇² loss(*params), the sharpness that gradient descent's step 2/λ_max is measured against (the
+    largest algebraic eigenvalue, by Lanczos as :func:`hessian_extreme_eigenvalues`)."""
+    operator = _hessian_operator(loss, params)
+    return float(sparse_linalg.eigsh(operator, k=1, which="LA", v0=rng.standard_normal(operator.shape[0]),
+                                     tol=tol)[0][0])

@@ -47,6 +47,7 @@ from neurones.nn.loss import (
     MSELoss,
     NLLLoss,
 )
+from neurones.nn.mean_field import Centered, MeanFieldTwoLayer
 from neurones.nn.module import IncompatibleKeys, Module
 from neurones.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from neurones.nn.ntk import NTKLinear, ntk_mlp
@@ -83,6 +84,7 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Centered",
     "Clip",
     "ConstantInDepth",
     "Conv1d",
@@ -111,6 +113,7 @@ __all__ = [
     "MSELoss",
     "MaxPool1d",
     "MaxPool2d",
+    "MeanFieldTwoLayer",
     "Mish",
     "Module",
     "ModuleDict",

@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import neurones as nr
-from neurones.analysis.neural_ode import pl_ratio
 from neurones.nn.ode_resnet import ODEResNet
-from neurones.ops.losses import mse_loss
-from neurones.optim.sgd import SGD
+from neurones.train.full_batch import full_batch_gd
+from neurones.train.recorders import PLRatio
 
 
 @dataclass
@@ -38,7 +36,8 @@ class FlowHistory:
 
 def gradient_flow(model: ODEResNet, inputs, targets, lr: float, steps: int, record_every: int = 1,
                   callback: Callable[[int, ODEResNet], None] | None = None) -> FlowHistory:
-    """Run ``steps`` steps of full-batch gradient descent on R = mean (F(x) − y)², flow time step ``lr``.
+    """Run ``steps`` steps of full-batch gradient descent on R = mean (F(x) − y)², flow time step ``lr``
+    (:func:`~neurones.train.full_batch_gd` with the groups of :meth:`ODEResNet.gradient_flow_groups`).
 
     Every ``record_every`` steps (and at the last) the risk and μ_t are recorded and ``callback(step, model)`` is
     called before the update, so a callback sees the weights at flow time step·lr. Returns the history; the model
@@ -46,24 +45,7 @@ def gradient_flow(model: ODEResNet, inputs, targets, lr: float, steps: int, reco
     """
     if steps < 0 or record_every < 1:
         raise ValueError(f"gradient_flow: steps ≥ 0 and record_every ≥ 1 are required, got {steps}, {record_every}")
-    inputs = inputs if isinstance(inputs, nr.Tensor) else nr.tensor(inputs)
-    targets = targets if isinstance(targets, nr.Tensor) else nr.tensor(targets)
-    optimizer = SGD(model.gradient_flow_groups(lr), lr=lr)
-    history = FlowHistory()
-    for step in range(steps + 1):
-        optimizer.zero_grad()
-        risk = mse_loss(model(inputs), targets)
-        value = float(risk.item())
-        if not np.isfinite(value):
-            raise FloatingPointError(f"gradient_flow: the risk became {value} at step {step}; lower lr ({lr})")
-        risk.backward()
-        if step % record_every == 0 or step == steps:
-            history.steps.append(step)
-            history.times.append(step * lr)
-            history.losses.append(value)
-            history.pl_ratios.append(pl_ratio(model, value))
-            if callback is not None:
-                callback(step, model)
-        if step < steps:
-            optimizer.step()
-    return history
+    history = full_batch_gd(model, inputs, targets, lr, steps, [PLRatio()], param_groups=model.gradient_flow_groups(lr),
+                            record_every=record_every, callback=callback)
+    return FlowHistory(steps=history.steps, times=[step * lr for step in history.steps], losses=history.losses,
+                       pl_ratios=history.records[PLRatio.name])

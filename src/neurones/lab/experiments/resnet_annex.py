@@ -18,7 +18,7 @@ residual network with branches scaled by 1/√L and no normalization. Claims:
 
 **Loss surfaces** (Li et al. 2018). A 20-layer width-64 MLP with and without skips (h + W·GELU(h)/√L), trained by
 Adam on MNIST-1D; at five points of a filter-normalized plane through the trained weights (the centre and (±½, ±½))
-the Hessian's extreme eigenvalues by Lanczos (:func:`~neurones.analysis.landscape.hessian_extreme_eigenvalues`), and
+the Hessian's extreme eigenvalues by Lanczos (:func:`~neurones.func.hessian_extreme_eigenvalues`), and
 Li et al.'s convexity statistic |λ_min/λ_max|. GELU, not ReLU: our Hessian-vector products are central differences
 of gradients, and a ReLU network's gradient jumps at every activation-pattern change inside the 10⁻⁵ step — the
 differences read those jumps as spikes of curvature (measured: λ_min ≈ −800 at a trained ReLU network's minimum),
@@ -52,14 +52,9 @@ import numpy as np
 import neurones as nr
 import neurones.functional as F
 from neurones import nn, optim
-from neurones.analysis.landscape import (
-    filter_normalized_direction,
-    hessian_extreme_eigenvalues,
-    input_gradient_autocorrelation,
-    loss_slice,
-)
+from neurones.analysis.landscape import filter_normalized_direction, input_gradient_autocorrelation, loss_slice
 from neurones.data.mnist1d import load_mnist1d
-from neurones.func import functional_call
+from neurones.func import hessian_extreme_eigenvalues, model_loss
 from neurones.lab.claims import at_least, at_most, band
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
@@ -243,10 +238,7 @@ def _curvature(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, 
     names = [name for name, _ in model.named_parameters()]
     first, second = filter_normalized_direction(model, rng), filter_normalized_direction(model, rng)
     base = {name: p.data for name, p in model.named_parameters()}
-
-    def loss(*params):
-        return F.cross_entropy(functional_call(model, dict(zip(names, params)), (x,)), y)
-
+    loss, _ = model_loss(model, F.cross_entropy, x, y)
     ratios, extremes = [], []
     for a, b in PLANE_POINTS:
         params = [nr.tensor(base[n] + a * first[n] + b * second[n]) for n in names]

@@ -35,8 +35,8 @@ import neurones as nr
 import neurones.functional as F
 from neurones import func, optim
 from neurones.analysis.gradient_stats import flat_gradient
-from neurones.analysis.landscape import hessian_extreme_eigenvalues
 from neurones.data.mnist1d import load_mnist1d
+from neurones.func import hessian_max_eigenvalue, model_loss
 from neurones.lab.claims import at_least, at_most, equality
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
@@ -131,12 +131,7 @@ def _sharpness(model, x, y, rng: np.random.Generator) -> float:
     """The largest (algebraic) eigenvalue of the Hessian of the full-batch loss (Lanczos on Hessian-vector
     products: power iteration would find the eigenvalue largest in magnitude, which at initialization can be
     negative)."""
-    names = [name for name, _ in model.named_parameters()]
-
-    def loss(*values):
-        return F.cross_entropy(func.functional_call(model, dict(zip(names, values)), (x,)), y)
-
-    return hessian_extreme_eigenvalues(loss, [p.detach() for p in model.parameters()], rng)[1]
+    return hessian_max_eigenvalue(*model_loss(model, F.cross_entropy, x, y), rng)
 
 
 def _descent(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
