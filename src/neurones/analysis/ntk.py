@@ -240,6 +240,28 @@ def infinite_width_kernels(
     return cross, ntk
 
 
+def residual_features_kernel(x, *, depth: int, activation: str = "relu", weight_std: float = math.sqrt(2)):
+    r"""E[φ(h_L(x))·φ(h_L(x′))] (n, n): the Gram matrix of the last features of the residual network
+    h₀ = σ_w W₀x/√d, h_{l+1} = h_l + (σ_w/√(L·m)) W_{l+1} φ(h_l) (l < L = ``depth``) at infinite width m, the matrix
+    whose smallest eigenvalue enters Du et al.'s (2019) width bound for ResNets. Each block adds an independent
+    zero-mean term, so K₀ = σ_w² x x′/d and K_{l+1} = K_l + (σ_w²/L) E[φ(u)φ(v)], (u, v) ~ N(0, K_l): with the 1/√L
+    branch scale the recursion is an Euler scheme whose limit, as L → ∞, is a flow that stays non-degenerate.
+    (For the plain network the same Gram is ``infinite_width_kernels(...)[0] / σ_w²``.)"""
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
+        raise ValueError(f"residual_features_kernel: depth must be an integer ≥ 1, got {depth!r}")
+    a = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] == 0:
+        raise ShapeError(f"residual_features_kernel: inputs must be a non-empty (n, d) batch, got shape {a.shape}")
+    w2 = float(weight_std) ** 2
+    kernel = w2 * (a @ a.T) / a.shape[1]
+    for _ in range(depth):
+        diagonal = np.diag(kernel)
+        kernel = kernel + w2 / depth * gaussian_pair_expectations(activation, diagonal[:, None], diagonal[None, :],
+                                                                  kernel)[0]
+    diagonal = np.diag(kernel)
+    return gaussian_pair_expectations(activation, diagonal[:, None], diagonal[None, :], kernel)[0]
+
+
 def _window_average(values: np.ndarray, kernel: int, stride: int, padding: int) -> np.ndarray:
     """(1/q) Σ_a values[..., s·j − p + a] over the q = ``kernel`` offsets of each output position j, zeros outside
     the input: what a convolution does to a per-position covariance along the diagonal (i, i)."""

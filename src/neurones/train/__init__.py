@@ -15,6 +15,7 @@ from neurones.train.recorders import (
     PatternStability,
     PLRatio,
     Recorder,
+    relu_inputs,
     relu_patterns,
 )
 from neurones.train.schedules import (
@@ -55,6 +56,7 @@ __all__ = [
     "load_checkpoint",
     "module_generators",
     "read_checkpoint",
+    "relu_inputs",
     "relu_patterns",
     "save_checkpoint",
 ]

@@ -80,10 +80,10 @@ class Displacement(Recorder):
         return distance / np.sqrt(_squared_norms(self._start, self.per_restart))
 
 
-def relu_patterns(model, inputs: Tensor) -> list[np.ndarray]:
-    """The sign pattern (input > 0) of every ``nn.ReLU`` module of the model on ``inputs``, in call order."""
-    patterns: list[np.ndarray] = []
-    handles = [module.register_forward_hook(lambda module, args, output: patterns.append(args[0].data > 0))
+def relu_inputs(model, inputs: Tensor) -> list[np.ndarray]:
+    """The input (pre-activation) of every ``nn.ReLU`` module of the model on ``inputs``, in call order."""
+    values: list[np.ndarray] = []
+    handles = [module.register_forward_hook(lambda module, args, output: values.append(args[0].data))
                for module in model.modules() if isinstance(module, ReLU)]
     try:
         with no_grad():
@@ -91,9 +91,14 @@ def relu_patterns(model, inputs: Tensor) -> list[np.ndarray]:
     finally:
         for handle in handles:
             handle.remove()
-    if not patterns:
-        raise ValueError(f"relu_patterns: {type(model).__name__} has no nn.ReLU module to watch")
-    return patterns
+    if not values:
+        raise ValueError(f"relu_inputs: {type(model).__name__} has no nn.ReLU module to watch")
+    return values
+
+
+def relu_patterns(model, inputs: Tensor) -> list[np.ndarray]:
+    """The sign pattern (input > 0) of every ``nn.ReLU`` module of the model on ``inputs``, in call order."""
+    return [values > 0 for values in relu_inputs(model, inputs)]
 
 
 class PatternStability(Recorder):
