@@ -38,3 +38,14 @@ def test_the_training_example_runs():
     assert 0 <= namespace["spread"] <= 2 and namespace["slice_"].shape == (11,)
     model, x, y = namespace["model"], namespace["x"], namespace["y"]
     assert abs(namespace["slice_"][5] - float(namespace["F"].cross_entropy(model(x), y).data)) < 1e-12  # α = 0
+
+
+def test_the_wide_networks_example_runs():
+    namespace = _run_example("### Wide networks in training")
+    records = namespace["records"]
+    assert list(records["steps"]) == [0, 50, 100, 150, 200] and records["losses"][-1] < records["losses"][0]
+    assert records["relative_displacement"][0] == 0 and records["pattern_stability"][0] == 1
+    assert records["hessian_max_eigenvalue"].shape == (5,) and np.all(records["hessian_max_eigenvalue"] > 0)
+    losses = np.asarray(namespace["runs"].losses)
+    assert losses.shape == (101, 8) and np.all(losses[-1] < losses[0])
+    np.testing.assert_array_equal(namespace["start"].data, 0.0)

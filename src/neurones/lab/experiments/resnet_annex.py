@@ -95,7 +95,7 @@ class ResNetAnnexConfig:
     isometry_width: int = 128
     isometry_inputs: int = 128
     train_steps: int = 1000
-    train_seeds: int = 2
+    train_seeds: int = 5
 
     def __post_init__(self) -> None:
         if len(self.shatter_depths) < 3 or min(self.shatter_depths) < 1 or self.shatter_draws < 2:
