@@ -101,7 +101,10 @@ def _regression(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str,
     losses = np.array(history.losses)  # (records, seeds)
     return {"scaling": point["scaling"], "width": point["width"], "functions": functions,
             "neuron_displacement": moved.mean(axis=1), "initial_loss": losses[0], "final_loss": losses[-1],
-            "steps": np.array(history.steps), "losses": losses.mean(axis=1)}
+            "steps": np.array(history.steps), "losses": losses.mean(axis=1),
+            # the particles (‖w_j‖, a_j) of the first network, before and after training
+            "particles": np.stack([np.linalg.norm(w0[0], axis=-1), a0[0],
+                                   np.linalg.norm(model.weight.data[0], axis=-1), model.output.data[0]])}
 
 
 def _xor_data(n: int, d: int, rng: np.random.Generator):
@@ -205,11 +208,13 @@ def run(config: MeanFieldConfig, rng: np.random.Generator) -> Result:
     classification = _feature_learning(result, config, rng)
     fig = result.figure(
         "mean-field",
-        "Left: training loss over the steps for each width N (mean-field scaling, mean over seeds). Middle: variance "
-        "over seeds of the trained function against N, with the 1/N slope dashed. Right: mean displacement of a "
-        "neuron against N, mean-field scaling and NTK scaling.",
+        "Left: training loss over the steps for each width N (mean-field scaling, mean over seeds). Middle left: "
+        "variance over seeds of the trained function against N, with the 1/N slope dashed. Middle right: mean "
+        "displacement of a neuron against N, mean-field scaling and NTK scaling. Right: the particles (‖w_j‖, a_j) "
+        "of one network at the largest N before (grey) and after training, in the mean-field scaling (blue) and in "
+        "the NTK scaling (orange; a network of its own, drawn from the same distribution).",
     )
-    left, middle, right = fig.subplots(1, 3)
+    left, middle, right, particles = fig.subplots(1, 4)
     for r in mf:
         left.plot(r["steps"], r["losses"], label=f"N = {r['width']}")
     left.set(yscale="log", xlabel="step", ylabel="training loss")
@@ -221,6 +226,12 @@ def run(config: MeanFieldConfig, rng: np.random.Generator) -> Result:
         right.plot(widths, [r["neuron_displacement"].mean() for r in group], marker="o", label=label)
     right.set(xscale="log", yscale="log", xlabel="N", ylabel="‖θ_j(T) − θ_j(0)‖")
     right.legend(fontsize=7)
+    before = mf[-1]["particles"]
+    particles.scatter(before[0], before[1], s=2, color="0.7", label="initialization")
+    for r, color in ((mf[-1], "C0"), (ntk[-1], "C1")):
+        particles.scatter(r["particles"][2], r["particles"][3], s=2, color=color, label=r["scaling"])
+    particles.set(xlabel="‖w_j‖", ylabel="a_j")
+    particles.legend(fontsize=6, markerscale=4)
     if classification:
         fig = result.figure(
             "feature-learning",
