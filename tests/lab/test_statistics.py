@@ -12,6 +12,7 @@ from neurones.lab.statistics import (
     log10_ratio_of_means,
     loglog_slope,
     mean_and_stderr,
+    mean_loglog_slope,
     ratio_of_means,
 )
 
@@ -83,3 +84,12 @@ def test_median_statistics():
     depths = [10, 100, 1000]
     per_depth = [np.array([[1.0 / d, 2.0 / d]]) for d in depths]  # medians 1.5/L: slope −1
     assert median_loglog_slope(depths)(*per_depth) == pytest.approx(-1.0)
+
+
+def test_mean_loglog_slope_fits_the_mean_over_draws_and_bootstraps_over_them():
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    per_draw = np.array([x**-1.0 * c for c in (0.5, 1.0, 1.5)])  # every draw a power law of exponent −1
+    slope, stderr = mean_loglog_slope(x, per_draw, np.random.default_rng(0))
+    assert slope == pytest.approx(-1.0, abs=1e-12) and stderr == pytest.approx(0.0, abs=1e-12)
+    noisy = per_draw * np.exp(np.random.default_rng(1).normal(0, 0.1, per_draw.shape))
+    assert mean_loglog_slope(x, noisy, np.random.default_rng(0))[1] > 0

@@ -89,6 +89,17 @@ def loglog_slope(x, y) -> tuple[float, float]:
     return slope, math.sqrt(float(residuals @ residuals) / (x.size - 2) / spread)
 
 
+def mean_loglog_slope(x, per_draw: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+    """The log–log slope of the mean over draws against x, with its bootstrap standard error over the draws:
+    ``per_draw`` is (draws, len(x)), one row per independent draw (seed, trial, network)."""
+    per_draw = np.asarray(per_draw, dtype=np.float64)
+
+    def slope(values):
+        return loglog_slope(x, values.mean(axis=0))[0]
+
+    return slope(per_draw), bootstrap_stderr(slope, [per_draw], rng)
+
+
 def median(values) -> float:
     """The median of all the values (of every draw and input), as a float."""
     return float(np.median(values))

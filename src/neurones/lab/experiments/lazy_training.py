@@ -47,7 +47,7 @@ from neurones.lab.claims import at_least, at_most, band
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
-from neurones.lab.statistics import bootstrap_stderr, loglog_slope, mean_and_stderr, ratio_of_means
+from neurones.lab.statistics import mean_and_stderr, mean_loglog_slope, ratio_of_means
 from neurones.lab.sweep import sweep
 from neurones.nn.reference import mnist1d_cnn
 from neurones.train import Displacement, PatternStability, accuracy, full_batch_gd
@@ -139,15 +139,11 @@ def _centred_cnn(result: Result, config: LazyTrainingConfig, rng: np.random.Gene
         SOURCE, high=-0.05, measured=mean, stderr=stderr,
     ))
     lazy = [i for i, a in enumerate(alphas) if a >= 10]
-
-    def statistic(per_seed):
-        return loglog_slope([alphas[i] for i in lazy], per_seed[:, lazy].mean(axis=0))[0]
-
+    slope, stderr = mean_loglog_slope([alphas[i] for i in lazy], values["relative_displacement"][:, lazy], rng)
     result.claim(band(
         "000.lazy.cnn[displacement]",
         f"For {setting}, the relative displacement falls like 1/α: log–log slope over α ≥ 10 in [−1.2, −0.8].",
-        SOURCE, low=-1.2, high=-0.8, measured=statistic(values["relative_displacement"]),
-        stderr=bootstrap_stderr(statistic, [values["relative_displacement"]], rng),
+        SOURCE, low=-1.2, high=-0.8, measured=slope, stderr=stderr,
     ))
 
 
@@ -206,17 +202,12 @@ def run(config: LazyTrainingConfig, rng: np.random.Generator) -> Result:
                f"{TEACHER_NEURONS}-neuron teacher, {config.neurons} symmetrized student neurons, GD step "
                f"min(10, 0.1/τ²), {config.steps} steps, {config.trials} trials)")
 
-    def slope_of(key):
-        def statistic(values):
-            return loglog_slope(window, values[:, lazy].mean(axis=0))[0]
-        return statistic(by_scale[key]), bootstrap_stderr(statistic, [by_scale[key]], rng)
-
     for claim_id, key, text in (
         ("000.lazy.displacement", "relative_displacement", "the relative displacement ‖θ_T − θ₀‖/‖θ₀‖"),
         ("000.lazy.linearization", "linearization_distance",
          "the distance to the linearized model's trajectory (sup over steps of the RMS test difference)"),
     ):
-        slope, stderr = slope_of(key)
+        slope, stderr = mean_loglog_slope(window, by_scale[key][:, lazy], rng)
         result.claim(band(
             claim_id,
             f"In {setting}, {text} falls like τ^(−2): log–log slope over τ ∈ {window} in "

@@ -40,7 +40,7 @@ from neurones.lab.claims import at_least, at_most, band
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
-from neurones.lab.statistics import bootstrap_stderr, loglog_slope, mean_and_stderr
+from neurones.lab.statistics import bootstrap_stderr, loglog_slope, mean_and_stderr, mean_loglog_slope
 from neurones.lab.sweep import sweep
 from neurones.train import full_batch_gd
 
@@ -127,13 +127,6 @@ def _classification(point: Mapping[str, Any], rng: np.random.Generator) -> dict[
     return {"layers": point["layers"], "dimension": point["dimension"], "test_error": errors}
 
 
-def _slope(widths, per_seed: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
-    """Log–log slope of the seed-mean against width, with a bootstrap over seeds (columns of ``per_seed``)."""
-    def statistic(values):
-        return loglog_slope(widths, values.mean(axis=0))[0]
-    return statistic(per_seed), bootstrap_stderr(statistic, [per_seed], rng)
-
-
 @experiment(
     "mean-field",
     config=MeanFieldConfig,
@@ -187,7 +180,7 @@ def run(config: MeanFieldConfig, rng: np.random.Generator) -> Result:
         (mf, -0.15, 0.15, "in the mean-field scaling neurons move by Θ(1) (features are learned)"),
         (ntk, -0.65, -0.35, "in the NTK scaling ((1/√N) Σ, step η) they move by O(N^(−1/2))"),
     ):
-        slope, stderr = _slope(widths, np.array([r["neuron_displacement"] for r in group]).T, rng)
+        slope, stderr = mean_loglog_slope(widths, np.array([r["neuron_displacement"] for r in group]).T, rng)
         result.claim(band(
             f"000.mean-field.features-move[{group[0]['scaling']}]",
             f"For {setting}, {text}: log–log slope of the mean ‖θ_j(T) − θ_j(0)‖ against N in [{low}, {high}].",

@@ -48,7 +48,7 @@ from neurones.lab.claims import at_most, band, equality
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
-from neurones.lab.statistics import bootstrap_stderr, loglog_slope, mean_and_stderr
+from neurones.lab.statistics import loglog_slope, mean_and_stderr, mean_loglog_slope
 from neurones.lab.sweep import sweep
 from neurones.optim import SGD
 from neurones.train import Displacement, GradientNormSquared, PatternStability, full_batch_gd, relu_inputs
@@ -196,11 +196,6 @@ def run(config: OverparamConfig, rng: np.random.Generator) -> Result:
                f"with random targets, GD with η = {config.eta0}/m for {config.steps} steps, {config.draws} draws, "
                f"m ∈ {widths}")
 
-    def slope(key):
-        def statistic(values):
-            return loglog_slope(widths, values.mean(axis=0))[0]
-        return statistic(per_width[key]), bootstrap_stderr(statistic, [per_width[key]], rng)
-
     for claim_id, key, low, high, text in (
         ("000.allen-zhu.forward-norm", "norm_deviation", -0.65, -0.35,
          "the RMS deviation of the hidden norms ‖h_l(x)‖ from 1 at initialization decays like m^(−1/2)"),
@@ -211,7 +206,7 @@ def run(config: OverparamConfig, rng: np.random.Generator) -> Result:
         ("000.allen-zhu.stability[flips]", "flips", -0.7, -0.3,
          "the fraction of ReLU signs changed by training shrinks like m^(−1/2)"),
     ):
-        measured, stderr = slope(key)
+        measured, stderr = mean_loglog_slope(widths, per_width[key], rng)
         result.claim(band(claim_id, f"For {setting}, {text}: log–log slope in [{low}, {high}].", SOURCE,
                           low=low, high=high, measured=measured, stderr=stderr))
     widest = [r for r in runs if r["width"] == widths[-1]]
