@@ -205,6 +205,12 @@ def run(config: CriticalPeriodsConfig, rng: np.random.Generator) -> Result:
         f"longer, so the comparison is generous to the deficit's side only through the learning-rate decay).",
         SOURCE,
         low=-CONTROL_MARGIN, measured=mean, stderr=stderr,
+        notes=(f"When the reversal ends the learning rate has decayed to {LR * GAMMA**longest:.2g} "
+               f"({GAMMA}^{longest} of its start). A time reversal keeps the information but not the features: "
+               "a 1-D CNN's filters and its position-wise readout must be relearned mirrored, which the decayed "
+               "rate no longer allows. Achille et al.'s vertical flip of natural images leaves more of a CNN's "
+               "features usable. The learning-rate restart claim shows that a restored rate undoes most of a blur "
+               "deficit's damage."),
     ))
     _weight_decay_and_restart_claims(result, config, accuracies)
     result.table("runs", runs)
