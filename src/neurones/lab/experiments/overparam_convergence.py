@@ -66,7 +66,7 @@ NEEDED = 1e-6
 @dataclass(frozen=True)
 class OverparamConfig:
     widths: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048, 4096)
-    draws: int = 8
+    draws: int = 4
     points: int = 32
     dimension: int = 16
     separation: float = 0.5
