@@ -16,7 +16,11 @@ def test_line_progress_beats_while_a_long_step_runs():
     with LineProgress(total=4, desc="grid", stream=stream, heartbeat_s=0.05) as bar:
         bar.update(1)
         bar.set_postfix(loss="0.31")
-        time.sleep(0.3)  # one long step: the heartbeat keeps writing
+        # One long step: the heartbeat keeps writing. Wait for two beats (up to 10 s, so that a loaded machine,
+        # where the heartbeat thread gets the CPU late, does not fail the test).
+        deadline = time.monotonic() + 10
+        while len(stream.getvalue().splitlines()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
         bar.update(3)
     lines = stream.getvalue().splitlines()
     assert lines[0] == "grid: started (4 steps)"
