@@ -60,6 +60,7 @@ class LineProgress:
         self.postfix = ""
         self.started = time.monotonic()
         self._stop = threading.Event()
+        self._lock = threading.Lock()  # a beat and close() never interleave: "done" is always the last line
         self._write(f"{self.desc}: started" + (f" ({self.total} steps)" if self.total else ""))
         self._heartbeat = threading.Thread(target=self._beat, args=(heartbeat_s,), daemon=True)
         self._heartbeat.start()
@@ -87,13 +88,16 @@ class LineProgress:
         return text + (f" ({self.postfix})" if self.postfix else "")
 
     def close(self) -> None:
-        if not self._stop.is_set():
-            self._stop.set()
-            self._write(f"{self.desc}: done in {duration(time.monotonic() - self.started)}")
+        with self._lock:
+            if not self._stop.is_set():
+                self._stop.set()
+                self._write(f"{self.desc}: done in {duration(time.monotonic() - self.started)}")
 
     def _beat(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            self._write(self.status())
+            with self._lock:
+                if not self._stop.is_set():  # close() may have run since the wait ended
+                    self._write(self.status())
 
     def __enter__(self) -> LineProgress:
         return self
