@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-import neurones as nr
 import neurones.functional as F
 from neurones import optim
 from neurones.data import Blur1d, DataLoader, TimeReversal
@@ -44,7 +43,7 @@ from neurones.lab.result import Result
 from neurones.lab.statistics import mean_and_stderr
 from neurones.lab.sweep import sweep
 from neurones.nn.reference import mnist1d_cnn
-from neurones.train import DeficitSchedule, accuracy, fit
+from neurones.train import DeficitSchedule, evaluate, fit
 
 SOURCE = "lopes-quintas-2025, périodes critiques (Achille, Rovere & Soatto 2019)"
 DROP = 0.05
@@ -95,9 +94,7 @@ def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]
     data = DeficitSchedule(train, TRANSFORMS[point["transform"]], point["onset"], end)
     loader = DataLoader(data, batch_size=128, shuffle=True, rng=int(rng.integers(2**31)))
     fit(model, F.cross_entropy, optimizer, loader, epochs=point["epochs"], scheduler=schedule, callbacks=[data])
-    model.eval()
-    with nr.no_grad():
-        test_accuracy = accuracy(model(test.tensors[0]), test.tensors[1])
+    test_accuracy = evaluate(model, [test.tensors])["accuracy"]
     return {**{k: point[k] for k in ("role", "transform", "onset", "length", "weight_decay", "restart", "init_seed")},
             "accuracy": test_accuracy}
 

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-import neurones as nr
 import neurones.functional as F
 from neurones import nn, optim
 from neurones.data import DataLoader
@@ -42,7 +41,7 @@ from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.statistics import mean_and_stderr
 from neurones.lab.sweep import sweep
-from neurones.train import DropoutSchedule, accuracy, fit
+from neurones.train import DropoutSchedule, evaluate, fit
 
 SOURCE = "lopes-quintas-2025, dropout (Liu et al. 2023)"
 RATE = 0.1
@@ -82,13 +81,6 @@ def _network(width: int, rng: np.random.Generator) -> nn.Sequential:
     return nn.Sequential(*layers, nn.Linear(width, 10, rng=rng))
 
 
-def _evaluate(model, x, y) -> tuple[float, float]:
-    model.eval()
-    with nr.no_grad():
-        output = model(x)
-        return float(F.cross_entropy(output, y).data), accuracy(output, y)
-
-
 def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     train, test = _data(point["samples"])
     model = _network(point["width"], np.random.default_rng(point["init_seed"]))  # same start for every schedule
@@ -100,11 +92,11 @@ def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]
     loader = DataLoader(train, batch_size=BATCH, shuffle=True, rng=point["order_seed"])  # same minibatch order
     fit(model, F.cross_entropy, optimizer, loader, steps=steps, callbacks=[schedule], metrics=(),
         scheduler=optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps), scheduler_interval="step")
-    train_loss, train_accuracy = _evaluate(model, *train.tensors)
-    test_loss, test_accuracy = _evaluate(model, *test.tensors)
-    return {**{k: point[k] for k in ("regime", "schedule", "init_seed")}, "train_loss": train_loss,
-            "train_accuracy": train_accuracy, "test_loss": test_loss, "test_accuracy": test_accuracy,
-            "gap": train_accuracy - test_accuracy}
+    on_train = evaluate(model, [train.tensors], loss_fn=F.cross_entropy)
+    on_test = evaluate(model, [test.tensors], loss_fn=F.cross_entropy)
+    return {**{k: point[k] for k in ("regime", "schedule", "init_seed")}, "train_loss": on_train["loss"],
+            "train_accuracy": on_train["accuracy"], "test_loss": on_test["loss"],
+            "test_accuracy": on_test["accuracy"], "gap": on_train["accuracy"] - on_test["accuracy"]}
 
 
 def _paired(runs: list[dict], regime: str, key: str, schedule: str, baseline: str = "none") -> list[float]:

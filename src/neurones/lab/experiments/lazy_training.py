@@ -50,7 +50,7 @@ from neurones.lab.result import Result
 from neurones.lab.statistics import mean_and_stderr, mean_loglog_slope, ratio_of_means
 from neurones.lab.sweep import sweep
 from neurones.nn.reference import mnist1d_cnn
-from neurones.train import Displacement, PatternStability, accuracy, full_batch_gd
+from neurones.train import Displacement, PatternStability, evaluate, full_batch_gd
 
 SOURCE = "merad-2020, §7 (Chizat, Oyallon & Bach 2019)"
 DIMENSION, TEACHER_NEURONS = 100, 3
@@ -111,9 +111,7 @@ def _train_centred_cnn(point: Mapping[str, Any], rng: np.random.Generator) -> di
             optimizer.zero_grad()
             (F.cross_entropy(model(x), y) * model.loss_scale).backward()
             optimizer.step()
-    model.eval()
-    with nr.no_grad():
-        test_accuracy = accuracy(model(test.tensors[0]), test.tensors[1])
+    test_accuracy = evaluate(model, [test.tensors])["accuracy"]
     return {"alpha": point["alpha"], "init_seed": point["init_seed"], "test_accuracy": test_accuracy,
             "relative_displacement": displacement(inner, start) / float(np.linalg.norm(start))}
 

@@ -61,7 +61,7 @@ from neurones.lab.registry import experiment
 from neurones.lab.result import Result
 from neurones.lab.statistics import bootstrap_stderr, loglog_slope, mean_and_stderr, ratio_of_means
 from neurones.lab.sweep import sweep
-from neurones.train import accuracy
+from neurones.train import evaluate
 
 SOURCE = "lopes-quintas-2025, annexes (ResNets)"
 SHATTER_KINDS = ("plain-bn", "plain", "residual-bn", "residual-scaled")
@@ -220,10 +220,7 @@ def _train_adam(model, steps: int, lr: float, rng: np.random.Generator) -> None:
 
 
 def _test_accuracy(model) -> float:
-    model.eval()
-    with nr.no_grad():
-        x, y = load_mnist1d()[1].tensors
-        return accuracy(model(x), y)
+    return evaluate(model, [load_mnist1d()[1].tensors])["accuracy"]
 
 
 def _curvature(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:

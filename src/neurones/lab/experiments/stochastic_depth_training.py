@@ -37,7 +37,7 @@ from neurones.lab.result import Result
 from neurones.lab.statistics import mean_and_stderr
 from neurones.lab.sweep import sweep
 from neurones.nn.residual import StochasticDepth, expected_depth, linear_decay_survival
-from neurones.train import accuracy
+from neurones.train import evaluate
 
 SOURCE = "lopes-quintas-2025, Stochastic depth (Huang et al. 2016)"
 FINAL_SURVIVAL = 0.5
@@ -75,14 +75,6 @@ def _network(blocks: int, width: int, survival: list[float], rng: np.random.Gene
     return nn.Sequential(*layers)
 
 
-def _accuracy(model, x, y) -> float:
-    model.eval()
-    with nr.no_grad():
-        value = accuracy(model(x), y)
-    model.train()
-    return value
-
-
 def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     train, test = load_mnist1d()
     x, y = train.tensors[0][:TRAIN_SIZE], train.tensors[1][:TRAIN_SIZE]
@@ -95,7 +87,8 @@ def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]
             optimizer.zero_grad()
             F.cross_entropy(model(x[batch]), y[batch]).backward()
             optimizer.step()
-    train_accuracy, test_accuracy = _accuracy(model, x, y), _accuracy(model, *test.tensors)
+    train_accuracy = evaluate(model, [(x, y)])["accuracy"]
+    test_accuracy = evaluate(model, [test.tensors])["accuracy"]
     return {"stochastic": point["stochastic"], "train_accuracy": train_accuracy, "test_accuracy": test_accuracy,
             "gap": train_accuracy - test_accuracy}
 
