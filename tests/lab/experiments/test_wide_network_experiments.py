@@ -59,11 +59,8 @@ def test_wide_networks_match_the_infinite_width_feature_gram(architecture):
     x = rng.standard_normal((5, 6))
     x *= np.sqrt(6) / np.linalg.norm(x, axis=1, keepdims=True)
     model = depth_and_conditioning._network(architecture, 3, 8192, 6, rng)
-    features = []
-    model[-1].register_forward_hook(lambda module, args, output: features.append(args[0].data))
-    with nr.no_grad():
-        model(nr.tensor(x))
-    measured = features[0] @ features[0].T / 8192
+    features = np.maximum(nr.train.relu_inputs(model, nr.tensor(x))[-1], 0)
+    measured = features @ features.T / 8192
     expected = (infinite_width_kernels(x, depth=3, weight_std=np.sqrt(2))[0] / 2 if architecture == "plain"
                 else residual_features_kernel(x, depth=3))
     # One draw fluctuates by about √(5(L + 1)/m) ≈ 5% (the squared norm gains a χ²-like factor per layer).

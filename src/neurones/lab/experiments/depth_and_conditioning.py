@@ -38,6 +38,7 @@ from neurones.lab.result import Result
 from neurones.lab.statistics import ratio_of_means
 from neurones.lab.sweep import sweep
 from neurones.nn.ntk import NTKLinear
+from neurones.train import relu_inputs
 
 SOURCE = "merad-2020, §7 (Du et al. 2019)"
 WEIGHT_STD = float(np.sqrt(2))
@@ -86,13 +87,9 @@ def conditioning(gram: np.ndarray) -> float:
 def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     x = nr.tensor(point["x"])
     model = _network(point["architecture"], point["depth"], point["width"], x.shape[1], rng)
-    features = []
-    handle = model[-1].register_forward_hook(lambda module, args, output: features.append(args[0].data))
-    with nr.no_grad():
-        model(x)
-    handle.remove()
+    features = np.maximum(relu_inputs(model, x)[-1], 0)  # the readout's input: the last ReLU's output
     return {"architecture": point["architecture"], "depth": point["depth"],
-            "features": conditioning(features[0] @ features[0].T / point["width"]),
+            "features": conditioning(features @ features.T / point["width"]),
             "ntk": conditioning(empirical_ntk(model, x))}
 
 
