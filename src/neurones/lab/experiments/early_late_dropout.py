@@ -25,6 +25,7 @@ Claims (paired differences over seeds, each up to three standard errors):
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,10 +100,10 @@ def _train(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]
             "test_accuracy": on_test["accuracy"], "gap": on_train["accuracy"] - on_test["accuracy"]}
 
 
-def _paired(runs: list[dict], regime: str, key: str, schedule: str, baseline: str = "none") -> list[float]:
-    """Per initialization: ``key`` under ``schedule`` minus ``key`` under ``baseline``."""
+def _paired(runs: list[dict], regime: str, key: str, schedule: str, combine=operator.sub) -> list[float]:
+    """Per initialization: ``combine(key under schedule, key without dropout)`` (the difference by default)."""
     by = {(r["init_seed"], r["schedule"]): r[key] for r in runs if r["regime"] == regime}
-    return [by[seed, schedule] - by[seed, baseline] for seed, name in by if name == baseline]
+    return [combine(by[seed, schedule], by[seed, "none"]) for seed, name in by if name == "none"]
 
 
 @experiment(
@@ -149,9 +150,7 @@ def run(config: EarlyLateDropoutConfig, rng: np.random.Generator) -> Result:
             f"{overfit}, {schedule} dropout improves the test accuracy over none: acc({schedule}) − acc(none) ≥ 0.",
             SOURCE, low=0.0, measured=mean, stderr=stderr,
         ))
-    gaps = {(r["init_seed"], r["schedule"]): r["gap"] for r in runs if r["regime"] == "overfit"}
-    ratios = [gaps[seed, "standard"] / gaps[seed, "none"] for seed, name in gaps if name == "none"]
-    mean, stderr = mean_and_stderr(ratios)
+    mean, stderr = mean_and_stderr(_paired(runs, "overfit", "gap", "standard", combine=operator.truediv))
     result.claim(at_most(
         "002.dropout.regularizes",
         f"{overfit}, standard dropout narrows the train − test accuracy gap: gap(standard) / gap(none) ≤ "
