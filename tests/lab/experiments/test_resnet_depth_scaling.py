@@ -80,7 +80,7 @@ def expected_claim_ids(config: rds.DepthScalingConfig) -> set[str]:
     ids |= {f"004.hyp2.moment8[res-3,d={d}]" for d in rds.MOMENT_WIDTHS}
     for block in config.blocks:
         for beta in config.betas:
-            ids.add(f"004.prop6[{block},beta={beta:g}]")
+            ids |= {f"004.prop6[{block},beta={beta:g}]", f"004.prop6.exact[{block},beta={beta:g}]"}
             if block == "res-3":
                 ids |= {f"004.lemma1.res3-exact[beta={beta:g},L={depth}]" for depth in config.depths}
             else:
@@ -104,9 +104,12 @@ def test_smoke_run(smoke):
     config = at_scale(rds.DepthScalingConfig, "smoke")
     record = check_run_directory(smoke, FIGURES)
     claims = {c["id"]: c for c in record["claims"]}
-    # hyp, prop6, lemma1 (res-3 exact, res-1/2 exact and bounds), cor1 and cor2, props 2, 5 and 3 (ii) at two δ
-    # ... and Note 1 (three initializations and Lemma 1 under PyTorch's default), Hypothesis 2's eighth moment
-    assert len(claims) == len(record["claims"]) == 3 * 2 + 3 * 3 + 2 * 3 + 2 * 3 * 2 + 2 * 3 + 3 * 2 + 3 * 3 * 2 + 4 + 3
+    # hyp, prop6 (band and exact), lemma1 (res-3 exact, res-1/2 exact and bounds), cor1 and cor2, props 2, 5 and
+    # 3 (ii) at two δ ... and Note 1 (three initializations and Lemma 1 under PyTorch's default), Hypothesis 2's
+    # eighth moment
+    assert len(claims) == len(record["claims"]) == (
+        3 * 2 + 3 * 3 * 2 + 2 * 3 + 2 * 3 * 2 + 2 * 3 + 3 * 2 + 3 * 3 * 2 + 4 + 3
+    )
     assert set(claims) == expected_claim_ids(config)
     assert "004.cor1.explosion[res-2]" in claims and "004.lemma1.res3-exact[beta=0.25,L=16]" in claims
     for beta in config.betas:
@@ -118,6 +121,7 @@ def test_smoke_run(smoke):
         exact = rds.lemma1_exact("res-2", 16**-beta, 16)
         assert claims[f"004.lemma1.exact[res-2,beta={beta:g},L=16]"]["rule"]["predicted"] == pytest.approx(exact)
         assert low < exact < high  # the exact value lies between Lemma 1's bounds
+        assert claims[f"004.prop6.exact[res-2,beta={beta:g}]"]["rule"]["predicted"] == pytest.approx(exact)
     for block in config.blocks:
         assert claims[f"004.hyp2[{block}]"]["rule"]["predicted"] == (0.5 if block == "res-3" else 0.78125)
         assert 0 < claims[f"004.hyp2[{block}]"]["measured"] <= 1
@@ -126,6 +130,8 @@ def test_smoke_run(smoke):
         (b, beta, d) for b in config.blocks for beta in config.betas for d in config.depths
     ]
     for row in rows:
+        deepest_explosion = row["beta"] < 0.5 and row["depth"] == max(config.depths)
+        assert row["networks"] == (config.explosion_draws if deepest_explosion else config.draws)
         assert (row["lemma1_low"], row["lemma1_high"]) == pytest.approx(
             rds.lemma1_bounds(row["depth"] ** -row["beta"], row["depth"]), rel=1e-12
         )
@@ -164,6 +170,78 @@ def test_exact_lemma1_values_under_this_initialization():
     for beta in (0.25, 0.5, 1.0):
         alpha = 100**-beta
         assert rds.lemma1_exact("res-3", alpha, 100) == pytest.approx(rds.lemma1_bounds(alpha, 100)[0], rel=1e-12)
+
+
+def _network_trajectories(block: str, draws: int, width: int, depth: int, alpha: float, rng):
+    """(h_0, h_L, ∂h_L/∂h_0) of ``draws`` independent networks at one Gaussian input each, in float64, from
+    h ← h + α V g(h) and J ← (I + α V D) J written out in NumPy (independent of the engine)."""
+    slope = 0.0 if block == "res-3" else 0.75
+    h = start = rng.standard_normal((draws, width))
+    jacobian = np.broadcast_to(np.eye(width), (draws, width, width)).copy()
+    for _ in range(depth):
+        V = rng.standard_normal((draws, width, width)) / math.sqrt(width)
+        W = rng.standard_normal((draws, width, width)) / math.sqrt(width)
+        pre = h if block == "res-1" else np.einsum("nij,nj->ni", W, h)
+        derivative = np.where(pre > 0, 1.0, slope)
+        D = derivative[:, :, None] * (np.eye(width) if block == "res-1" else W)
+        jacobian = jacobian + alpha * V @ D @ jacobian
+        h = h + alpha * np.einsum("nij,nj->ni", V, derivative * pre)
+    return start, h, jacobian
+
+
+@pytest.mark.parametrize("block", ["res-2", "res-3"])
+def test_proposition6_exact_value_is_the_jacobian_series(block):
+    # E‖J − I‖_F²/d = (1 + cα²)^L − 1: the forward recursion of Eq. (2.3) with a fresh V at every block.
+    width, depth, alpha, draws = 6, 5, 0.6, 40_000
+    _, _, jacobian = _network_trajectories(block, draws, width, depth, alpha, np.random.default_rng(3))
+    values = np.sum((jacobian - np.eye(width)) ** 2, axis=(1, 2)) / width
+    predicted = rds.lemma1_exact(block, alpha, depth)
+    assert values.mean() == pytest.approx(predicted, abs=4 * values.std() / math.sqrt(draws))
+    # ... and the prediction is sharp: c off by 10% moves it by more than the tolerance.
+    wrong = math.expm1(depth * math.log1p(1.1 * rds.block_gain(block) * alpha**2))
+    assert abs(wrong - predicted) > 8 * values.std() / math.sqrt(draws)
+
+
+def test_res1_exceeds_the_leading_order_as_its_exact_law_predicts():
+    # res-1 reads the signs of h: its growth exceeds (1 + cα²)^L − 1 by O(Lα²(1 − a²)²/d), here about 3%. The
+    # reduced-law prediction must match networks drawn in full, for the states and for E‖J − I‖_F²/d.
+    width, depth, alpha, draws = 8, 40, 0.3, 60_000
+    start, end, jacobian = _network_trajectories("res-1", draws, width, depth, alpha, np.random.default_rng(5))
+    states = np.sum((end - start) ** 2, axis=1) / np.sum(start**2, axis=1)
+    jacobians = np.sum((jacobian - np.eye(width)) ** 2, axis=(1, 2)) / width
+    state, state_se, jacobian_value, jacobian_se = rds.res1_exact_growth(
+        width, alpha, depth, 40_000, np.random.default_rng(6)
+    )
+    leading = rds.lemma1_exact("res-1", alpha, depth)
+    for measured, predicted, predicted_se in ((states, state, state_se), (jacobians, jacobian_value, jacobian_se)):
+        stderr = math.hypot(measured.std() / math.sqrt(draws), predicted_se)
+        assert measured.mean() == pytest.approx(predicted, abs=4 * stderr)
+        assert predicted - leading > 5 * predicted_se  # the excess is resolved, not noise ...
+        assert measured.mean() - leading > 2 * stderr  # ... and the networks show it (3.6 standard errors here)
+        assert predicted / leading - 1 < 0.06
+
+
+def test_the_measured_gradient_ratio_is_the_jacobian_form():
+    # ‖p_0 − p_L‖²/‖p_L‖² = ‖(J − I)ᵀ u‖²/‖u‖² per example, J = ∂h_L/∂h_0 read from the engine's network.
+    import neurones as nr
+    from neurones.analysis.residual import residual_trajectory
+    from neurones.nn.scaled_resnet import ScaledResNet
+
+    rng = np.random.default_rng(4)
+    net = ScaledResNet(5, 5, 1, 4, block="res-2", alpha=0.5, rng=rng, dtype=np.float64)
+    x = nr.randn(3, 5, rng=rng, dtype=np.float64)
+    u = rng.standard_normal((3, 5))
+    ratios = residual_trajectory(net, x, u).gradient_ratio ** 2
+    _, states = net(x, return_states=True)
+    for example in range(3):
+        h, jacobian = states[0].data[example], np.eye(5)
+        for block in net.blocks:
+            V, W = block.V.data, block.W.data
+            pre = W @ h
+            jacobian = jacobian + 0.5 * V @ (np.where(pre > 0, 1.0, 0.75)[:, None] * W) @ jacobian
+            h = h + 0.5 * V @ np.where(pre > 0, pre, 0.75 * pre)
+        expected = np.sum(((jacobian - np.eye(5)).T @ u[example]) ** 2) / np.sum(u[example] ** 2)
+        assert ratios[example] == pytest.approx(expected, rel=1e-9)
 
 
 def test_high_probability_conditions_are_recorded(smoke):

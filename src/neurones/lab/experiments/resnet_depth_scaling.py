@@ -17,9 +17,15 @@ so E‖h_L − h_0‖²/‖h_0‖² = (1 + c α²)^L − 1 (3.97·10¹⁰, 1.183
 claims ``004.lemma1.exact[block,β,L]`` test that value at every depth (tol 0, as ``004.lemma1.res3-exact``), and
 ``004.lemma1.bounds`` keeps the seed's bracket at the deepest L; Hypotheses 2 and 4 (``004.hyp2/4[block]``) are
 equalities with c instead of the bands [½, 1]. At β = ¼ the ratio is nearly log-normal (log-variance ≈ 4Lα²c/d):
-its mean is carried by rare draws, and a few dozen networks underestimate it and its standard error (the claims'
-notes say so). Proposition 6's gradient bracket stays a band: the backward pass reads p_{k+1}, which depends on
-the same block's V, so the forward argument does not make it exact.
+its mean is carried by rare draws, and a few dozen networks underestimate it and its standard error. So the deepest
+β < ½ points draw ``explosion_draws`` networks (1000 at full scale: a relative standard error of about 3%, measured,
+so the equality is checked to ±10%; 64 at quick scale, about ±40%; the claims' notes say so).
+
+Proposition 6 brackets the gradients the same way, and under this protocol its middle is exact too
+(``004.prop6.exact[block,β]``, :func:`proposition6_exact`): with p_L independent of the network,
+E‖p_0 − p_L‖²/‖p_L‖² = E‖∂h_L/∂h_0 − I‖_F²/d, and Eq. (2.3)'s forward recursion for q_k = (∂h_k/∂h_0) z has a
+fresh V_{k+1} at every block, so the geometric series of Lemma 1 comes back: (1 + cα²)^L − 1. (The backward
+recursion hides it: p_{k+1} depends on V_{k+1} through h_{k+1}.)
 
 Corollary 2 repeats Corollary 1's identity, explosion and critical claims for the gradients
 (``004.cor2.identity|explosion|critical[block]``). The high-probability statements — Propositions 2 and 5
@@ -55,7 +61,7 @@ import numpy as np
 import neurones as nr
 from neurones import nn
 from neurones.analysis.residual import residual_trajectory
-from neurones.lab.claims import at_least, at_most, band, equality, frequency
+from neurones.lab.claims import SIGMAS, at_least, at_most, band, equality, frequency
 from neurones.lab.config import scales
 from neurones.lab.registry import experiment
 from neurones.lab.result import Result
@@ -68,34 +74,49 @@ SOURCE = "shen-vin-2023"
 BLOCKS = ("res-1", "res-2", "res-3")
 HIDDEN_GROWTH = r"$\mathbb{E}\|h_L - h_0\|^2/\|h_0\|^2$"
 LEMMA_1_BAND = r"$(1 + \alpha^2/2)^L - 1$ and $(1 + \alpha^2)^L - 1$"
+RES1_EXACT = (
+    "for res-1 that is not $(1 + c\\,\\alpha^2)^L - 1$: $g = \\sigma(h)$ reads the signs of $h$, which persist "
+    "over blocks, so the faster-growing positive coordinates are over-represented (a relative excess "
+    "$O(L\\alpha^2 (1 - a^2)^2/d)$); the value comes from the exact law of one trajectory (a fresh Gaussian "
+    "$V$ sends $(\\sigma(h_k), \\sigma'(h_k) \\odot q_k)$ to a Gaussian pair), by Monte Carlo over "
+    "paths that cost $O(d)$ per block; the tolerance is three standard errors of that Monte Carlo."
+)
 HEAVY_TAIL_NOTE = (
     "For β < ½ each block also multiplies ‖h‖² by a random factor $1 + 2\\alpha\\xi$ with "
     "$\\mathrm{Var}\\,\\xi \\approx c/d$, so $\\log \\|h_L\\|^2$ has a variance of about $4 L \\alpha^2 c/d$ "
     "(≈ 1.5 at L = 1000, d = 64): the ratio is close to log-normal, its mean is carried by rare draws, and a few "
-    "dozen networks underestimate both the mean and its standard error. A miss here measures that, not an error "
-    "of the formula; checking it to ±10% at L = 1000 needs thousands of networks."
+    "dozen networks underestimate both the mean and its standard error. This point draws ``explosion_draws`` "
+    "networks: 1000 at full scale (relative standard error ≈ 3%, so the equality is checked to ±10%), only 64 at "
+    "quick scale (≈ ±40%), where a miss measures the sample size, not an error of the formula."
 )
 
 
 @scales(
-    quick=dict(depths=(10, 32, 100, 316, 1000), draws=16, batch=8, hypothesis_draws=200),
-    smoke=dict(depths=(4, 16), draws=3, batch=4, width=16, hypothesis_draws=20),
+    quick=dict(depths=(10, 32, 100, 316, 1000), draws=16, explosion_draws=64, batch=8, hypothesis_draws=200,
+               res1_paths=1000),
+    smoke=dict(depths=(4, 16), draws=3, explosion_draws=4, batch=4, width=16, hypothesis_draws=20, res1_paths=50),
 )
 @dataclass(frozen=True)
 class DepthScalingConfig:
-    """``draws`` independent networks per (block, β, L); each carries a batch of ``batch`` Gaussian inputs."""
+    """``draws`` independent networks per (block, β, L); each carries a batch of ``batch`` Gaussian inputs.
+    ``explosion_draws`` replaces ``draws`` for β < ½ at the deepest L, where the ratio is nearly log-normal with a
+    log-variance of about 4Lα²c/d and its mean needs many more networks (see ``HEAVY_TAIL_NOTE``)."""
 
     depths: tuple[int, ...] = (10, 19, 37, 72, 139, 268, 518, 1000)
     betas: tuple[float, ...] = (0.25, 0.5, 1.0)
     blocks: tuple[str, ...] = BLOCKS
     width: int = 64
     draws: int = 50
+    explosion_draws: int = 1000
     batch: int = 16
     hypothesis_draws: int = 400
+    res1_paths: int = 4000
 
     def __post_init__(self) -> None:
-        if min(self.depths) < 1 or self.draws < 3 or self.batch < 1 or self.width < 1:
-            raise ValueError("depths ≥ 1, draws ≥ 3, batch ≥ 1 and width ≥ 1 are required")
+        if min(self.depths) < 1 or min(self.draws, self.explosion_draws, self.res1_paths) < 3 or self.batch < 1 \
+                or self.width < 1:
+            raise ValueError("depths ≥ 1, draws, explosion_draws and res1_paths ≥ 3, batch ≥ 1 and width ≥ 1 are "
+                             "required")
         if any(block not in BLOCKS for block in self.blocks):
             raise ValueError(f"blocks must be among {BLOCKS}")
 
@@ -121,6 +142,11 @@ def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, An
         grad_ratios.append(trajectory.gradient_ratio)
     alpha = depth ** (-beta)
     low, high = lemma1_bounds(alpha, depth)
+    if block == "res-1":
+        state, state_se, jacobian, jacobian_se = res1_exact_growth(width, alpha, depth, point["res1_paths"], rng)
+    else:
+        state = jacobian = lemma1_exact(block, alpha, depth)
+        state_se = jacobian_se = 0.0
     return {
         "block": block,
         "beta": beta,
@@ -128,6 +154,10 @@ def _measure(point: Mapping[str, Any], rng: np.random.Generator) -> dict[str, An
         "alpha": alpha,
         "lemma1_low": low,
         "lemma1_high": high,
+        "state_exact": state,
+        "state_exact_se": state_se,
+        "grad_exact": jacobian,
+        "grad_exact_se": jacobian_se,
         "state_sq_per_draw": np.array(squared_states),
         "grad_sq_per_draw": np.array(squared_grads),
         "state_ratio_per_draw": np.stack(state_ratios),
@@ -160,7 +190,8 @@ def _hypothesis_ratios(block: str, width: int, draws: int, rng: np.random.Genera
 def run(config: DepthScalingConfig, rng: np.random.Generator) -> Result:
     result = Result(config)
     points = [
-        {**p, "width": config.width, "draws": config.draws, "batch": config.batch}
+        {**p, "width": config.width, "draws": _draws(config, p["beta"], p["depth"]), "batch": config.batch,
+         "res1_paths": config.res1_paths}
         for p in grid(block=config.blocks, beta=config.betas, depth=config.depths)
     ]
     measurements = sweep(_measure, points, rng, desc="ResNet depth scaling")
@@ -175,6 +206,11 @@ def run(config: DepthScalingConfig, rng: np.random.Generator) -> Result:
     return result
 
 
+def _draws(config: DepthScalingConfig, beta: float, depth: int) -> int:
+    """Networks drawn at (β, L): ``explosion_draws`` where the heavy tail is widest (β < ½, deepest L)."""
+    return config.explosion_draws if beta < 0.5 and depth == max(config.depths) else config.draws
+
+
 def _record(m: Mapping[str, Any]) -> dict[str, Any]:
     state_mean, state_se = mean_and_stderr(m["state_sq_per_draw"])
     grad_mean, grad_se = mean_and_stderr(m["grad_sq_per_draw"])
@@ -185,6 +221,7 @@ def _record(m: Mapping[str, Any]) -> dict[str, Any]:
         "alpha": m["alpha"],
         "lemma1_low": m["lemma1_low"],
         "lemma1_high": m["lemma1_high"],
+        "networks": len(m["state_sq_per_draw"]),
         "mean_state_ratio_sq": state_mean,
         "stderr_state_ratio_sq": state_se,
         "mean_grad_ratio_sq": grad_mean,
@@ -202,10 +239,47 @@ def block_gain(block: str) -> float:
 
 
 def lemma1_exact(block: str, alpha: float, depth: int) -> float:
-    """E‖h_L − h_0‖²/‖h_0‖² = (1 + c α²)^L − 1 with c = :func:`block_gain` (V centred, so cross terms vanish and
-    each block multiplies E‖h‖² by 1 + c α²); for res-1, whose g reads the signs of h itself, on average over
-    Gaussian inputs (the protocol here)."""
+    """E‖h_L − h_0‖²/‖h_0‖² = (1 + c α²)^L − 1 with c = :func:`block_gain`, exactly for res-2 and res-3 (V
+    centred, so cross terms vanish, and a fresh W makes E‖g(h_k)‖² = c‖h_k‖² at every block, so each block
+    multiplies E‖h‖² by 1 + c α²); for res-1 only the leading order (:func:`res1_exact_growth`)."""
     return math.expm1(depth * math.log1p(block_gain(block) * alpha**2))
+
+
+def res1_exact_growth(width: int, alpha: float, depth: int, paths: int,
+                      rng: np.random.Generator) -> tuple[float, float, float, float]:
+    """res-1's E‖h_L − h_0‖²/‖h_0‖² and E‖J − I‖_F²/d (J = ∂h_L/∂h_0), with standard errors, from the exact law of
+    one input's trajectory: ``(state, state_se, jacobian, jacobian_se)``.
+
+    res-1's g = σ(h) reads the signs of h itself, and a coordinate keeps its sign over many blocks, so
+    E‖σ(h_k)‖² = c E‖h_k‖² only at k = 0: the positive coordinates, which grow faster, are over-represented,
+    and the value exceeds (1 + cα²)^L − 1 by a relative O(Lα² (1 − a²)²/d) (+1.5% at d = 64, L = 100,
+    α = 0.3; about +6% at β = ¼, L = 1000). Given the past, a fresh Gaussian V_{k+1} sends the pair
+    (σ(h_k), σ′(h_k) ⊙ q_k) to a Gaussian pair in R^d with covariance (Gram of the pair)/d ⊗ I, so paths of
+    (h_k, q_k) cost O(d) per block instead of O(d²), and h_0, z = q_0 are independent N(0, I) (the inputs and
+    directions of the protocol). The expectations are read through E[‖h_{k+1}‖² | past] = ‖h_k‖²(1 + α²
+    ‖σ(h_k)‖²/‖h_k‖²) (and the same for q), as E Π_k (1 + α² ‖σ(h_k)‖²/‖h_k‖²): far lighter-tailed than ‖h_L‖²
+    itself, and equal to it in expectation up to O(α³) per block (the radial and angular noise of one block
+    are not independent in discrete time; tested against the direct estimate)."""
+    d, slope = width, DEFAULT_LEAKY_SLOPE
+    h, q = rng.standard_normal((paths, d)), rng.standard_normal((paths, d))
+    log_state, log_jacobian = np.zeros(paths), np.zeros(paths)
+    for _ in range(depth):
+        derivative = np.where(h > 0, 1.0, slope)
+        x, y = derivative * h, derivative * q  # σ(h) and σ′(h) ⊙ q
+        xx, yy, xy = np.sum(x**2, axis=1), np.sum(y**2, axis=1), np.sum(x * y, axis=1)
+        log_state += np.log1p(alpha**2 * xx / np.sum(h**2, axis=1))
+        log_jacobian += np.log1p(alpha**2 * yy / np.sum(q**2, axis=1))
+        first, second = rng.standard_normal((paths, d)), rng.standard_normal((paths, d))
+        along = xy / np.sqrt(xx)  # V y = (⟨x, y⟩/‖x‖) G₁ + √(‖y‖² − ⟨x, y⟩²/‖x‖²) G₂, up to the factor 1/√d
+        across = np.sqrt(np.maximum(yy - along**2, 0.0))
+        h = h + (alpha / math.sqrt(d)) * np.sqrt(xx)[:, None] * first
+        q = q + (alpha / math.sqrt(d)) * (along[:, None] * first + across[:, None] * second)
+    # E‖h_L − h_0‖²/‖h_0‖² = E Π − 1 (the cross term is a martingale increment), and the same for E‖q_L − z‖²/d:
+    # q_k is linear in z, so Π depends on z's direction only and E‖z‖²(Π − 1)/d = E(Π − 1). Subtracting inside
+    # the mean keeps the precision of small values (β = 1).
+    state, state_se = mean_and_stderr(np.expm1(log_state))
+    jacobian, jacobian_se = mean_and_stderr(np.expm1(log_jacobian))
+    return state, state_se, jacobian, jacobian_se
 
 
 def _hypothesis_claims(result: Result, config: DepthScalingConfig, rng: np.random.Generator) -> None:
@@ -248,14 +322,14 @@ def _lemma1_claims(result: Result, config: DepthScalingConfig, measurements: lis
                 predicted=m["lemma1_low"], measured=mean, stderr=stderr, tol=0.0,
             ))
         else:
-            predicted = lemma1_exact(m["block"], m["alpha"], m["depth"])
             result.claim(equality(
                 f"004.lemma1.exact[{m['block']},beta={m['beta']:g},L={m['depth']}]",
                 f"{m['block']}, $\\beta = {m['beta']:g}$, $L = {m['depth']}$ ($\\alpha = {m['alpha']:.4g}$): "
-                + HIDDEN_GROWTH + f" $= (1 + c\\,\\alpha^2)^L - 1$ exactly, $c = (1 + a^2)/2 = "
-                f"{block_gain(m['block']):g}$ under this initialization (between Lemma 1's bounds).",
+                + HIDDEN_GROWTH + " takes its exact value under this initialization (between Lemma 1's bounds): "
+                + (RES1_EXACT if m["block"] == "res-1"
+                   else f"$(1 + c\\,\\alpha^2)^L - 1$, $c = (1 + a^2)/2 = {block_gain(m['block']):g}$."),
                 f"{SOURCE}, Lemme 1",
-                predicted=predicted, measured=mean, stderr=stderr, tol=0.0,
+                predicted=m["state_exact"], measured=mean, stderr=stderr, tol=SIGMAS * m["state_exact_se"],
                 notes=HEAVY_TAIL_NOTE if m["beta"] < 0.5 else "",
             ))
         if m["block"] != "res-3" and m["depth"] == deepest:
@@ -269,6 +343,17 @@ def _lemma1_claims(result: Result, config: DepthScalingConfig, measurements: lis
 
 
 def _proposition6_claims(result: Result, config: DepthScalingConfig, measurements: list[dict]) -> None:
+    """Proposition 6's bracket (``004.prop6``) and, inside it, the exact value under this protocol
+    (``004.prop6.exact``): E‖p_0 − p_L‖²/‖p_L‖² = E‖J − I‖_F²/d, the value of Lemma 1.
+
+    p_0 = Jᵀ p_L with J = ∂h_L/∂h_0, so for b = p_L/‖p_L‖ uniform on the sphere (p_L drawn independently of the
+    network: Hypothesis 3 imposed) E[‖(J − I)ᵀ b‖² | J] = ‖J − I‖_F²/d = E_z‖q_L(z) − z‖²/d with z ~ N(0, I)
+    and q_k = (∂h_k/∂h_0) z (Eq. 2.3). The forward recursion q_{k+1} = q_k + α V_{k+1} D_k q_k has D_k = ∂g/∂h at
+    h_k, built from h_k and θ_{k+1} only, so V_{k+1} is independent of (q_k, D_k): cross terms vanish and
+    E‖q_{k+1} − z‖² = E‖q_k − z‖² + α² E‖D_k q_k‖², with E‖D_k q_k‖² = c E‖q_k‖² for res-2 and res-3 (the
+    slope² is 1 or a² with probability ½ whatever q_k is, :func:`block_gain`), hence (1 + cα²)^L − 1. The
+    backward recursion p_k = p_{k+1} + α D_kᵀ V_{k+1}ᵀ p_{k+1} hides this, since p_{k+1} depends on V_{k+1}
+    through h_{k+1}. res-1's D_k reads the signs of h_k, as in Lemma 1: :func:`res1_exact_growth`."""
     deepest = max(config.depths)
     for m in measurements:
         if m["depth"] != deepest:
@@ -281,6 +366,17 @@ def _proposition6_claims(result: Result, config: DepthScalingConfig, measurement
             + r" (Proposition 6; tighter than Corollary 2(iii)'s $e^4 - 1$).",
             f"{SOURCE}, Proposition 6",
             low=m["lemma1_low"], high=m["lemma1_high"], measured=mean, stderr=stderr,
+        ))
+        result.claim(equality(
+            f"004.prop6.exact[{m['block']},beta={m['beta']:g}]",
+            f"{m['block']}, $\\beta = {m['beta']:g}$, $L = {m['depth']}$: with $p_L$ drawn independently of the "
+            r"network (Hypothesis 3), $\mathbb{E}\|p_0 - p_L\|^2/\|p_L\|^2 = \mathbb{E}\|J - I\|_F^2/d$, "
+            r"$J = \partial h_L/\partial h_0$, which Eq. (2.3)'s forward recursion makes "
+            + (f"Lemma 1's value $(1 + c\\,\\alpha^2)^L - 1$, $c = {block_gain(m['block']):g}$, exactly."
+               if m["block"] != "res-1" else RES1_EXACT),
+            f"{SOURCE}, Proposition 6 and Eq. (2.3)",
+            predicted=m["grad_exact"], measured=mean, stderr=stderr, tol=SIGMAS * m["grad_exact_se"],
+            notes=HEAVY_TAIL_NOTE if m["beta"] < 0.5 else "",
         ))
 
 
@@ -498,8 +594,9 @@ def _figures(result: Result, config: DepthScalingConfig, measurements: list[dict
     ):
         fig = result.figure(
             f"{name}-vs-depth",
-            f"{label} against depth L for each block and β (mean over {config.draws} networks, ± 3 standard "
-            f"errors), with the {what} band [(1 + α²/2)^L − 1, (1 + α²)^L − 1] shaded (α = L^(−β)).",
+            f"{label} against depth L for each block and β (mean over {config.draws} networks, "
+            f"{config.explosion_draws} for β < ½ at the deepest L, ± 3 standard errors), with the {what} band "
+            "[(1 + α²/2)^L − 1, (1 + α²)^L − 1] shaded (α = L^(−β)).",
             figsize=(4.2 * len(config.blocks), 3.8),
         )
         axes = np.atleast_1d(fig.subplots(1, len(config.blocks), sharey=True))
