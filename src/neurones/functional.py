@@ -22,6 +22,7 @@ from neurones.ops.activations import (
     sigmoid,
     silu,
     softmax,
+    softmin,
     softplus,
     softsign,
     tanh,
@@ -55,7 +56,31 @@ from neurones.ops.arithmetic import (
 from neurones.ops.attention import scaled_dot_product_attention
 from neurones.ops.convolution import conv1d, conv2d
 from neurones.ops.einsum import einsum
-from neurones.ops.elementwise import cos, erf, exp2, lerp, log2, log10, rsqrt, sin
+from neurones.ops.elementwise import (
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctanh,
+    asin,
+    asinh,
+    atanh,
+    copysign,
+    cos,
+    cosh,
+    erf,
+    exp2,
+    lerp,
+    log2,
+    log10,
+    logaddexp,
+    rsqrt,
+    sin,
+    sinh,
+    tan,
+)
 from neurones.ops.indexing import gather, index_select
 from neurones.ops.interpolation import interpolate
 from neurones.ops.linear import linear, matmul, mm
@@ -64,8 +89,10 @@ from neurones.ops.logical import (
     allclose,
     any,
     bitwise_and,
+    bitwise_left_shift,
     bitwise_not,
     bitwise_or,
+    bitwise_right_shift,
     bitwise_xor,
     isclose,
     isfinite,
@@ -106,12 +133,14 @@ from neurones.ops.reductions import (
     norm,
     prod,
     std,
+    std_mean,
     sum,
     var,
+    var_mean,
 )
 from neurones.ops.regularization import dropout, dropout2d
-from neurones.ops.rounding import ceil, div, floor, floor_divide, remainder, round, trunc
-from neurones.ops.scans import cumprod, cumsum
+from neurones.ops.rounding import ceil, div, floor, floor_divide, fmod, remainder, round, trunc
+from neurones.ops.scans import cummax, cummin, cumprod, cumsum, logcumsumexp
 from neurones.ops.scatter import masked_fill, masked_select, nonzero, one_hot, scatter, scatter_add
 from neurones.ops.shape import (
     broadcast_to,

@@ -177,6 +177,21 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
 
+class Softmin(Module):
+    """``exp(−x_i)/Σ_j exp(−x_j)`` along ``dim``: the softmax of −x."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        dim = self.dim if self.dim is not None else _legacy_softmax_dim("softmin", x.ndim)
+        return F.softmin(x, dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
 class LogSoftmax(Module):
     """``x_i − log Σ_j exp(x_j)`` along ``dim`` (log-sum-exp, stable)."""
 

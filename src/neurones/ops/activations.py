@@ -541,6 +541,11 @@ def softmax(x, dim: int):
     return Softmax.apply(x, dim=_axis("softmax", dim, x.ndim))
 
 
+def softmin(x, dim: int):
+    """softmax(−x) along ``dim``: large weights on the smallest entries."""
+    return softmax(ar.neg(x), dim)
+
+
 def log_softmax(x, dim: int):
     """log(softmax(x, dim)), computed without forming the softmax."""
     return LogSoftmax.apply(x, dim=_axis("log_softmax", dim, x.ndim))

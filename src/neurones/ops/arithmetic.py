@@ -16,6 +16,7 @@ import numpy as np
 
 from neurones.autodiff.function import Function, unbroadcast
 from neurones.autodiff.tensor import Tensor, _wrap, as_data
+from neurones.backend import DEFAULT_DTYPE
 from neurones.errors import ShapeError
 
 
@@ -422,6 +423,48 @@ def _as_tensor(x, like: Tensor) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=like.data.dtype))
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch's dtype categories: bool < integer < floating
+_SCALAR_CATEGORY = {bool: 0, int: 1, float: 2}
+_CATEGORY_DEFAULT = {0: np.dtype(bool), 1: np.dtype(np.int64), 2: DEFAULT_DTYPE}
+
+
+def _category(x) -> int:
+    if isinstance(x, Tensor):
+        return _CATEGORY.get(x.data.dtype.kind, 2)
+    if isinstance(x, np.ndarray | np.generic):
+        return _CATEGORY.get(x.dtype.kind, 2)
+    return _SCALAR_CATEGORY.get(type(x), 2)
+
+
+def _cast(x, dtype):
+    """A non-floating tensor or array converted to ``dtype`` (no gradient flows through these)."""
+    if isinstance(x, Tensor):
+        return _wrap(x.data.astype(dtype))
+    return x.astype(dtype) if isinstance(x, np.ndarray | np.generic) else x
+
+
+def promote(a, b, true_division: bool = False) -> tuple:
+    """The operands of a binary op converted as PyTorch's type promotion does where NumPy's differs.
+
+    Categories rank bool < integer < floating. A tensor of a lower category than the other operand takes the
+    other's dtype if that is a tensor (``int32 + float32 → float32``; NumPy gives float64), or the default dtype
+    of the category if it is a Python scalar (``int32 tensor * 2.5 → float32``); within a category NumPy's rules
+    are PyTorch's. True division of integers or booleans gives the default float dtype (float32).
+    """
+    ca, cb = _category(a), _category(b)
+    if true_division and ca < 2 and cb < 2:
+        return _cast(a, DEFAULT_DTYPE), _cast(b, DEFAULT_DTYPE)
+    if ca == cb:
+        return a, b
+    low, high = (a, b) if ca < cb else (b, a)
+    if isinstance(high, Tensor | np.ndarray | np.generic):
+        target = high.dtype
+    else:
+        target = _CATEGORY_DEFAULT[max(ca, cb)]
+    low = _cast(low, target)
+    return (low, high) if ca < cb else (high, low)
+
+
 def _binary(name: str, node: type[Function], scalar_right: type[Function], scalar_left: type[Function]):
     """The public function of a binary op: ``node`` for two tensors, ``scalar_right``/``scalar_left`` for a Python
     scalar on the right (``x - 2``) or on the left (``2 - x``), which keeps the tensor's dtype (NEP 50).
@@ -430,7 +473,17 @@ def _binary(name: str, node: type[Function], scalar_right: type[Function], scala
     to a larger shape, and only the tensor ⊕ tensor nodes sum the cotangent back over broadcast axes.
     """
 
+    true_division = name == "div"
+
     def op(a, b):
+        # Two tensors of one dtype, or a float tensor and a Python number: nothing to promote (the common cases,
+        # kept cheap; an integer quotient always goes through promote).
+        kind = type(b)
+        if kind is Tensor and type(a) is Tensor:
+            if a.data.dtype is not b.data.dtype or (true_division and a.data.dtype.kind != "f"):
+                a, b = promote(a, b, true_division)
+        elif not ((kind is float or kind is int) and type(a) is Tensor and a.data.dtype.kind == "f"):
+            a, b = promote(a, b, true_division)
         if isinstance(b, Tensor):
             if isinstance(a, Tensor):
                 return node.apply(a, b)
@@ -491,10 +544,12 @@ def square(x):
 
 def maximum(a, b):
     """Elementwise maximum; a scalar operand is broadcast as a constant."""
+    a, b = promote(a, b)
     return Maximum.apply(a, _as_tensor(b, a)) if isinstance(a, Tensor) else Maximum.apply(_as_tensor(a, b), b)
 
 
 def minimum(a, b):
+    a, b = promote(a, b)
     return Minimum.apply(a, _as_tensor(b, a)) if isinstance(a, Tensor) else Minimum.apply(_as_tensor(a, b), b)
 
 

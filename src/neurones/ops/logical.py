@@ -52,14 +52,14 @@ def _reduce(name: str, reduction, x, dim, keepdim: bool) -> Tensor:
     return Tensor(reduction(data, axis=canonical_dims(dim, data.shape, name), keepdims=keepdim))
 
 
-def all(input, dim=None, keepdim: bool = False) -> Tensor:
-    """Whether every entry is non-zero (over ``dim``, or the whole tensor)."""
-    return _reduce("all", np.all, input, dim, keepdim)
+def all(input, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    """Whether every entry is non-zero (over ``dim``, or the whole tensor); ``axis`` is an alias of ``dim``."""
+    return _reduce("all", np.all, input, dim if axis is None else axis, keepdim)
 
 
-def any(input, dim=None, keepdim: bool = False) -> Tensor:
-    """Whether some entry is non-zero (over ``dim``, or the whole tensor)."""
-    return _reduce("any", np.any, input, dim, keepdim)
+def any(input, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    """Whether some entry is non-zero (over ``dim``, or the whole tensor); ``axis`` is an alias of ``dim``."""
+    return _reduce("any", np.any, input, dim if axis is None else axis, keepdim)
 
 
 def _logical(name: str, ufunc):
@@ -80,6 +80,12 @@ logical_xor = _logical("logical_xor", np.logical_xor)
 bitwise_and = _bitwise("bitwise_and", np.bitwise_and)
 bitwise_or = _bitwise("bitwise_or", np.bitwise_or)
 bitwise_xor = _bitwise("bitwise_xor", np.bitwise_xor)
+bitwise_left_shift = binary_without_gradient(
+    "bitwise_left_shift", np.left_shift, "``a << b``: the bits of integers shifted left by ``b`` (no gradient)."
+)
+bitwise_right_shift = binary_without_gradient(
+    "bitwise_right_shift", np.right_shift, "``a >> b``: the bits of integers shifted right by ``b``, sign kept."
+)
 
 
 def logical_not(input) -> Tensor:

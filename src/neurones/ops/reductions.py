@@ -264,15 +264,18 @@ class Prod(Function):
 
 
 # ------------------------------------------------------------------------------------------------ public API
-def sum(x, dim=None, keepdim: bool = False):
-    """Sum over ``dim`` (an int, a tuple, or ``None`` for all axes)."""
+def sum(x, dim=None, keepdim: bool = False, *, axis=None):
+    """Sum over ``dim`` (an int, a tuple, or ``None`` for all axes); ``axis`` is NumPy's name for ``dim``, which
+    PyTorch accepts too (as every reduction here)."""
+    dim = dim if axis is None else axis
     if dim is None and not keepdim:
         return SumAll.apply(x)
     return Sum.apply(x, axes=canonical_dims(dim, x.shape, "sum"), keepdim=keepdim)
 
 
-def mean(x, dim=None, keepdim: bool = False):
+def mean(x, dim=None, keepdim: bool = False, *, axis=None):
     """Arithmetic mean over ``dim``."""
+    dim = dim if axis is None else axis
     return Mean.apply(x, axes=canonical_dims(dim, x.shape, "mean"), keepdim=keepdim)
 
 
@@ -282,16 +285,30 @@ def _correction(correction, unbiased) -> int | float:
     return 1 if correction is None else correction
 
 
-def var(x, dim=None, *, correction=1, keepdim: bool = False, unbiased: bool | None = None):
+def var(x, dim=None, *, correction=1, keepdim: bool = False, unbiased: bool | None = None, axis=None):
     """Variance over ``dim`` with ``Σ (x − x̄)² / (N − correction)``; ``unbiased=False`` means ``correction=0``."""
+    dim = dim if axis is None else axis
     axes = canonical_dims(dim, x.shape, "var")
     return Var.apply(x, axes=axes, correction=_correction(correction, unbiased), keepdim=keepdim)
 
 
-def std(x, dim=None, *, correction=1, keepdim: bool = False, unbiased: bool | None = None):
+def std(x, dim=None, *, correction=1, keepdim: bool = False, unbiased: bool | None = None, axis=None):
     """Standard deviation over ``dim``: the square root of :func:`var`."""
+    dim = dim if axis is None else axis
     axes = canonical_dims(dim, x.shape, "std")
     return Std.apply(x, axes=axes, correction=_correction(correction, unbiased), keepdim=keepdim)
+
+
+def var_mean(x, dim=None, *, correction=1, keepdim: bool = False, unbiased: bool | None = None, axis=None):
+    """``(var(x), mean(x))`` over ``dim``, as ``torch.var_mean``."""
+    dim = dim if axis is None else axis
+    return var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased), mean(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, *, correction=1, keepdim: bool = False, unbiased: bool | None = None, axis=None):
+    """``(std(x), mean(x))`` over ``dim``, as ``torch.std_mean``."""
+    dim = dim if axis is None else axis
+    return std(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased), mean(x, dim, keepdim)
 
 
 def _extremum(op: str, node, pick_index, x, dim, keepdim):
@@ -307,27 +324,27 @@ def _extremum(op: str, node, pick_index, x, dim, keepdim):
     return ValuesIndices(values, _wrap(pick_index(x.data, axis=axis, keepdims=keepdim)))
 
 
-def max(x, dim=None, keepdim: bool = False):
+def max(x, dim=None, keepdim: bool = False, *, axis=None):
     """The maximum of all entries, or ``(values, indices)`` along ``dim``; ``max(a, b)`` is :func:`maximum`.
 
     Tied maxima share the gradient equally (PyTorch's ``max(dim)`` gives it all to the returned index).
     """
-    return _extremum("max", Amax, np.argmax, x, dim, keepdim)
+    return _extremum("max", Amax, np.argmax, x, dim if axis is None else axis, keepdim)
 
 
-def min(x, dim=None, keepdim: bool = False):
+def min(x, dim=None, keepdim: bool = False, *, axis=None):
     """The minimum of all entries, or ``(values, indices)`` along ``dim``; ``min(a, b)`` is :func:`minimum`."""
-    return _extremum("min", Amin, np.argmin, x, dim, keepdim)
+    return _extremum("min", Amin, np.argmin, x, dim if axis is None else axis, keepdim)
 
 
-def amax(x, dim=(), keepdim: bool = False):
+def amax(x, dim=(), keepdim: bool = False, *, axis=None):
     """The maximum over ``dim`` (an int or a tuple; all axes by default), values only; ties share the gradient."""
-    return Amax.apply(x, axes=canonical_dims(dim, x.shape, "amax"), keepdim=keepdim)
+    return Amax.apply(x, axes=canonical_dims(dim if axis is None else axis, x.shape, "amax"), keepdim=keepdim)
 
 
-def amin(x, dim=(), keepdim: bool = False):
+def amin(x, dim=(), keepdim: bool = False, *, axis=None):
     """The minimum over ``dim`` (an int or a tuple; all axes by default), values only; ties share the gradient."""
-    return Amin.apply(x, axes=canonical_dims(dim, x.shape, "amin"), keepdim=keepdim)
+    return Amin.apply(x, axes=canonical_dims(dim if axis is None else axis, x.shape, "amin"), keepdim=keepdim)
 
 
 def _arg_extremum(op: str, pick_index, x, dim, keepdim) -> Tensor:
@@ -340,18 +357,21 @@ def _arg_extremum(op: str, pick_index, x, dim, keepdim) -> Tensor:
     return _wrap(pick_index(data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
 
-def argmax(x, dim=None, keepdim: bool = False) -> Tensor:
+def argmax(x, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     """The index of the first maximum along ``dim`` (of the flattened tensor if ``None``), as int64; no gradient."""
-    return _arg_extremum("argmax", np.argmax, x, dim, keepdim)
+    return _arg_extremum("argmax", np.argmax, x, dim if axis is None else axis, keepdim)
 
 
-def argmin(x, dim=None, keepdim: bool = False) -> Tensor:
+def argmin(x, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     """The index of the first minimum along ``dim`` (of the flattened tensor if ``None``), as int64; no gradient."""
-    return _arg_extremum("argmin", np.argmin, x, dim, keepdim)
+    return _arg_extremum("argmin", np.argmin, x, dim if axis is None else axis, keepdim)
 
 
-def logsumexp(x, dim, keepdim: bool = False):
+def logsumexp(x, dim=None, keepdim: bool = False, *, axis=None):
     """``log Σ exp(x)`` over ``dim`` (an int or a tuple), computed without overflow; its gradient is the softmax."""
+    dim = dim if axis is None else axis
+    if dim is None:
+        raise TypeError("logsumexp: dim is required (an int or a tuple), as in PyTorch")
     return LogSumExp.apply(x, axes=canonical_dims(dim, x.shape, "logsumexp"), keepdim=keepdim)
 
 
@@ -364,8 +384,9 @@ def norm(x, p="fro", dim=None, keepdim: bool = False):
     return VectorNorm.apply(x, axes=canonical_dims(dim, x.shape, "norm"), p=order, keepdim=keepdim)
 
 
-def prod(x, dim=None, keepdim: bool = False):
+def prod(x, dim=None, keepdim: bool = False, *, axis=None):
     """The product of the entries along ``dim`` (an int), or of all entries if ``None``."""
+    dim = dim if axis is None else axis
     if dim is None or x.ndim == 0:
         if dim is not None:
             canonical_dim(dim, x.shape, "prod")

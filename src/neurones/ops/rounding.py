@@ -1,9 +1,9 @@
 """Rounding and integer division: ``floor``, ``ceil``, ``round``, ``trunc``, ``floor_divide`` (``//``),
-``remainder`` (``%``) and ``div(rounding_mode=...)``.
+``remainder`` (``%``), ``fmod`` and ``div(rounding_mode=...)``.
 
 The rounding functions are piecewise constant: their gradient is 0 everywhere (at the jumps too, the convention
 PyTorch follows). The remainder a − b⌊a/b⌋ is piecewise linear: ∂/∂a = 1 and ∂/∂b = −⌊a/b⌋, which its definition
-through ``floor_divide`` (gradient 0) gives.
+through ``floor_divide`` (gradient 0) gives; ``fmod``, a − b·trunc(a/b), likewise.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ def _operand(value, like: Tensor) -> Tensor:
 
 
 def _pair(a, b) -> tuple:
+    a, b = ar.promote(a, b)
     like = a if isinstance(a, Tensor) else b
     return _operand(a, like), _operand(b, like)
 
@@ -95,6 +96,12 @@ def remainder(a, b):
     """a − b ⌊a/b⌋: the remainder with the sign of the divisor (Python's ``%``, as ``torch.remainder``)."""
     a, b = _pair(a, b)
     return ar.sub(a, ar.mul(floor_divide(a, b), b))
+
+
+def fmod(a, b):
+    """a − b·trunc(a/b): the remainder with the sign of the dividend (C's ``fmod``, as ``torch.fmod``)."""
+    a, b = _pair(a, b)
+    return ar.sub(a, ar.mul(div(a, b, rounding_mode="trunc"), b))
 
 
 def div(a, b, *, rounding_mode: str | None = None):

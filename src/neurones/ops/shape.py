@@ -434,6 +434,42 @@ def to(x, *args, dtype=None, device=None, non_blocking: bool = False, copy: bool
     return Cast.apply(x, dtype=target)
 
 
+def convert_type(x, dtype=None):
+    """``x.type(dtype)``: ``x`` converted to ``dtype`` (see ``to``); without a dtype, the name of its own."""
+    return x.dtype.name if dtype is None else to(x, dtype)
+
+
+class Unfold(Function):
+    """y[..., j, ..., k] = x[..., j·step + k, ...]: the windows of ``size`` along ``axis``, ``step`` apart, on a
+    new last axis;  ∂L/∂x sums g back over every window an entry belongs to."""
+
+    def forward(self, x, axis, size, step):
+        self.axis, self.size, self.step, self.shape = axis, size, step, x.shape
+        windows = np.lib.stride_tricks.sliding_window_view(x, size, axis=axis)
+        return np.ascontiguousarray(windows[(slice(None),) * axis + (slice(None, None, step),)])
+
+    def backward(self, g):
+        grad = np.zeros(self.shape, g.dtype)
+        count = g.shape[self.axis]
+        for k in range(self.size):  # offset k of every window at once
+            target = (slice(None),) * self.axis + (slice(k, k + (count - 1) * self.step + 1, self.step),)
+            grad[target] += g[..., k]
+        return (grad,)
+
+
+def unfold(x, dimension: int, size: int, step: int):
+    """``x.unfold(dimension, size, step)``: every window of ``size`` entries along ``dimension``, ``step`` apart,
+    on a new last axis (a view in PyTorch, a copy here)."""
+    axis = canonical_dim(dimension, x.shape, "unfold") if x.ndim else 0
+    length = x.shape[axis] if x.ndim else 1
+    if size < 0 or size > length or step <= 0:
+        raise ShapeError(f"unfold: size {size} and step {step} do not fit dim {dimension} of size {length} "
+                         f"(shape {x.shape}); need 0 ≤ size ≤ {length} and step > 0")  # fmt: skip
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    return Unfold.apply(x, axis=axis, size=size, step=step)
+
+
 def cast_method(name: str, dtype):
     """The method ``x.<name>()`` converting to ``dtype``, as PyTorch's ``x.float()``, ``x.double()``..."""
     dtype = np.dtype(dtype)
