@@ -162,9 +162,14 @@ def _batched(model, loss_fn, inputs, targets, named, batched) -> dict:
             key = (layer, name)
             sink[key] = sink[key] + value if key in sink else value
 
-    handles = capture_batched_layers({layer for layer, _ in batched.values()}, accumulate)
+    layers = {layer for layer, _ in batched.values()}
+    handles = capture_batched_layers(layers, accumulate)
+    # The batch's summed weight gradients are not wanted, only the cotangents δ: a batched layer's output needs
+    # one leaf that requires grad for the graph to reach it, so its bias (a sum over the batch) carries that role
+    # and its weight (a δᵀa product as costly as a layer's forward) stays out of the backward pass.
+    frozen = {id(layer.weight) for layer in layers if layer.bias is not None}
     try:
-        leaves = {name: p.detach().requires_grad_(True) for name, p in named.items()}
+        leaves = {name: p.detach().requires_grad_(id(p) not in frozen) for name, p in named.items()}
         with enable_grad():
             loss = loss_fn(functional_call(model, leaves, (inputs,)), targets)
             loss.backward()
