@@ -142,6 +142,7 @@ from neurones.functional import (  # the ops PyTorch also exposes at top level: 
     rsqrt,
     scatter,
     scatter_add,
+    scatter_reduce,
     selu,
     sigmoid,
     sign,

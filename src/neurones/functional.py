@@ -141,7 +141,7 @@ from neurones.ops.reductions import (
 from neurones.ops.regularization import dropout, dropout2d
 from neurones.ops.rounding import ceil, div, floor, floor_divide, fmod, remainder, round, trunc
 from neurones.ops.scans import cummax, cummin, cumprod, cumsum, logcumsumexp
-from neurones.ops.scatter import masked_fill, masked_select, nonzero, one_hot, scatter, scatter_add
+from neurones.ops.scatter import masked_fill, masked_select, nonzero, one_hot, scatter, scatter_add, scatter_reduce
 from neurones.ops.shape import (
     broadcast_to,
     cat,

@@ -168,6 +168,10 @@ CASES = {
     "LogAddExp": lambda: case(x := _x(3), (x.logaddexp(y := _x(3, seed=1)), [x, y])),
     "CumExtremum": lambda: case(x := _x(2, 3), (x.cummax(dim=1).values, [x])),
     "LogCumSumExp": lambda: case(x := _x(2, 3), (x.logcumsumexp(dim=1), [x])),
+    "ScatterReduce": lambda: case(x := _x(4), (
+        x.scatter_reduce(0, i := nr.tensor(np.array([0, 0, 3])), s := _x(3, seed=1), "prod"),
+        [x, i, s],
+    )),
     "Unfold": lambda: case(x := _x(2, 5), (x.unfold(1, 2, 2), [x])),
     "Hardswish": lambda: case(x := _x(3, low=-4, high=4), (F.hardswish(x), [x])),
     "CumSum": lambda: case(x := _x(2, 3), (x.cumsum(dim=1), [x])),

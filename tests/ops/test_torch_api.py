@@ -154,6 +154,23 @@ CASES = [
          [normal(4, 3), lambda rng: np.stack([rng.permutation(4)[:2] for _ in range(3)], axis=1)]),
     Case("scatter_add", lambda x, i, s: nr.scatter_add(x, 0, i, s), lambda t, x, i, s: t.scatter_add(x, 0, i, s),
          [normal(4, 3), integers(0, 4, 5, 3), normal(5, 3)], (0, 2)),
+    *[
+        Case(f"scatter_reduce-{reduce}-{'self' if include_self else 'no-self'}",
+             lambda x, i, s, reduce=reduce, include_self=include_self: x.scatter_reduce(
+                 1, i, s, reduce, include_self=include_self),
+             lambda t, x, i, s, reduce=reduce, include_self=include_self: x.scatter_reduce(
+                 1, i, s, reduce, include_self=include_self),
+             [spread(3, 5), integers(0, 5, 3, 4), lambda rng: spread(3, 4)(rng) - 4], (0, 2))
+        for reduce in ("sum", "prod", "mean", "amax", "amin") for include_self in (True, False)
+    ],
+    Case("scatter_reduce-prod-zeros", lambda x, i, s: x.scatter_reduce(0, i, s, "prod"),
+         lambda t, x, i, s: x.scatter_reduce(0, i, s, "prod"),
+         [lambda rng: np.array([2.0, 0.0, 3.0]), lambda rng: np.array([0, 0, 1, 2, 2]),
+          lambda rng: np.array([0.0, 4.0, 5.0, 0.0, 0.0])], (0, 2), smooth=False),
+    Case("scatter_reduce-amax-ties", lambda x, i, s: x.scatter_reduce(0, i, s, "amax"),
+         lambda t, x, i, s: x.scatter_reduce(0, i, s, "amax"),
+         [lambda rng: np.array([5.0, 1.0]), lambda rng: np.array([0, 0, 1]), lambda rng: np.array([5.0, 2.0, 1.0])],
+         (0, 2), smooth=False),
     Case("nonzero", lambda m: nr.nonzero(m), lambda t, m: t.nonzero(m), [mask(3, 4)], ()),
     Case("one_hot", lambda y: F.one_hot(y, 5), lambda t, y: t.nn.functional.one_hot(y, 5), [integers(0, 5, 7)], ()),
     # tests and logic
@@ -214,6 +231,10 @@ CASES = [
     Case("einsum-trace", lambda a: nr.einsum("ii", a), lambda t, a: t.einsum("ii", a), [normal(4, 4)]),
     Case("einsum-ellipsis", lambda a, b: nr.einsum("...i,i->...", a, b), lambda t, a, b: t.einsum("...i,i->...", a, b),
          [normal(2, 3, 4), normal(4)], (0, 1)),
+    Case("einsum-scalar", lambda a: nr.einsum("->", a), lambda t, a: t.einsum("->", a),
+         [lambda rng: np.array(rng.standard_normal())]),
+    Case("flip-nothing", lambda x: x.flip(()), lambda t, x: x.flip(()), [normal(2, 3)]),
+    Case("cumprod-empty", lambda x: x.cumprod(1), lambda t, x: x.cumprod(1), [normal(2, 0, 3)]),
     # activations
     *[
         Case(name, lambda x, name=name: getattr(F, name)(x), lambda t, x, name=name: getattr(t.nn.functional, name)(x),
@@ -355,13 +376,13 @@ def names(text: str) -> list[str]:
 
 
 TOP_LEVEL = names("""tan asin acos sinh cosh asinh acosh atanh arcsin arccos arctan copysign logaddexp fmod cummax
-cummin logcumsumexp std_mean var_mean bitwise_left_shift bitwise_right_shift selu
+cummin logcumsumexp std_mean var_mean bitwise_left_shift bitwise_right_shift selu scatter_reduce
 bitwise_and bitwise_or bitwise_xor bitwise_not exp log sqrt abs clamp maximum minimum add mul div
 pow sign log_softmax masked_fill where tril triu einsum cumsum cumprod all any isnan isinf isfinite isclose allclose
 repeat_interleave flip roll floor ceil round trunc floor_divide remainder scatter scatter_add nonzero masked_select
 logical_and logical_or logical_not meshgrid diagonal diag lerp erf rsqrt log2 log10 exp2 sin cos sort argsort topk""")
 METHODS = names("""tan asin acos sinh cosh asinh acosh atanh copysign logaddexp fmod cummax cummin logcumsumexp
-unfold type bitwise_left_shift bitwise_right_shift __lshift__ __rshift__ __rand__ __ror__ __rxor__
+unfold type bitwise_left_shift bitwise_right_shift __lshift__ __rshift__ __rand__ __ror__ __rxor__ scatter_reduce
 bitwise_and bitwise_or bitwise_xor bitwise_not exp log sqrt abs clamp maximum minimum add mul div
 pow sign log_softmax masked_fill tril triu cumsum cumprod all any isnan isinf isfinite isclose allclose repeat
 repeat_interleave flip roll floor ceil round trunc floor_divide remainder scatter scatter_add nonzero masked_select

@@ -51,8 +51,8 @@ class Einsum(Function):
         if summed:  # size-1 axes that broadcast against other operands
             partial = partial.sum(axis=summed, keepdims=True)
         partial = np.broadcast_to(partial, [size[c] for c in letters])
-        if len(letters) == len(subs):
-            return np.ascontiguousarray(partial)
+        if len(letters) == len(subs):  # (np.ascontiguousarray would make a 0-d operand's cotangent 1-d)
+            return np.ascontiguousarray(partial) if partial.ndim else partial.copy()
         grad = np.zeros(shape, g.dtype)  # a repeated letter: the cotangent goes onto the diagonal it read
         np.einsum(f"{subs}->{letters}", grad)[...] = partial
         return grad

@@ -20,7 +20,9 @@ from neurones.ops.shape import expand, pad, permute, reshape
 
 
 def flip(input, dims):
-    """The entries in reverse order along each of ``dims``."""
+    """The entries in reverse order along each of ``dims`` (``()`` flips nothing, as in PyTorch)."""
+    if isinstance(dims, (tuple, list)) and len(dims) == 0:
+        return getitem(input, ())
     axes = canonical_dims(dims, input.shape, "flip")
     return getitem(input, tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(input.ndim)))
 

@@ -45,6 +45,8 @@ class CumProd(Function):
 
     def backward(self, g):
         (x,) = self.saved
+        if x.shape[self.axis] == 0:  # an empty axis: nothing to differentiate
+            return (np.zeros_like(x, dtype=g.dtype),)
         x, g = np.moveaxis(x, self.axis, -1), np.moveaxis(g, self.axis, -1)
         before = np.ones_like(x)  # Π_{j<i} x_j
         np.cumprod(x[..., :-1], axis=-1, out=before[..., 1:])

@@ -1,10 +1,16 @@
-"""Writing at positions: ``scatter``, ``scatter_add`` (the adjoints of ``gather``), ``masked_fill``,
-``masked_select``, ``nonzero`` and ``one_hot``, with PyTorch's signatures.
+"""Writing at positions: ``scatter``, ``scatter_add`` (the adjoints of ``gather``), ``scatter_reduce``,
+``masked_fill``, ``masked_select``, ``nonzero`` and ``one_hot``, with PyTorch's signatures.
 
 For ``dim = 0``, ``scatter`` writes out[index[i][j]][j] = src[i][j] into a copy of the input, and ``scatter_add``
 adds it. Their derivatives read back what was written: ∂L/∂src[i][j] = g[index[i][j]][j] (a gather), and
 ∂L/∂input = g, except at the positions ``scatter`` overwrote, where it is 0. When ``index`` repeats a position,
 ``scatter`` keeps the last write (PyTorch leaves the choice undefined) and its gradient goes to that write only.
+
+``scatter_reduce`` combines everything that lands on a position (and the input's own entry unless
+``include_self=False``) by a sum, a product, a mean, a maximum or a minimum. Each member m of the group G_p of
+position p then receives: g_p for a sum; g_p/|G_p| for a mean; g_p Π_{m′∈G_p, m′≠m} m′ for a product (computed
+from the count of zeros and the product of the non-zero members, so that zeros are exact); for a maximum or a
+minimum, g_p/k when m is one of the k members equal to the result, 0 otherwise (ties share, as in PyTorch).
 """
 
 from __future__ import annotations
@@ -51,7 +57,90 @@ class Scatter(Function):
         return gx, gs
 
 
+REDUCTIONS = {"sum": np.add, "prod": np.multiply, "mean": np.add, "amax": np.maximum, "amin": np.minimum}
+
+
+def _identity(reduce: str, dtype) -> float:
+    """The value a group starts from when the input's own entry is left out."""
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if np.dtype(dtype).kind == "f":
+        return -np.inf if reduce == "amax" else np.inf
+    limits = np.iinfo(dtype)
+    return limits.min if reduce == "amax" else limits.max
+
+
+class ScatterReduce(Function):
+    """out[p] = reduce(the input's entry at p (if ``include_self``), every src entry scattered to p) at the
+    positions ``coordinates`` reach, the input elsewhere; the gradient of each group member is in the module doc."""
+
+    def forward(self, x, src, *, coordinates, reduce, include_self):
+        self.extent = tuple(slice(0, n) for n in np.broadcast_shapes(*(c.shape for c in coordinates)))
+        self.reduce, self.include_self, self.src_shape = reduce, include_self, src.shape
+        values = src[self.extent]
+        reached = np.zeros(x.shape, bool)
+        reached[coordinates] = True
+        out = x.copy()
+        if not include_self:
+            out[reached] = _identity(reduce, x.dtype)
+        REDUCTIONS[reduce].at(out, coordinates, values)
+        counts = np.full(x.shape, int(include_self))
+        np.add.at(counts, coordinates, 1)
+        if reduce == "mean":
+            divided = out / np.maximum(counts, 1)
+            out = np.where(reached, divided if out.dtype.kind == "f" else np.floor(divided), out).astype(x.dtype)
+        self.save_for_backward(x, values, out, reached, counts, *coordinates)
+        return out
+
+    def backward(self, g):
+        x, values, out, reached, counts, *coordinates = self.saved
+        coordinates = tuple(coordinates)
+        reduce = self.reduce
+        if reduce in ("sum", "mean"):
+            share = g / np.maximum(counts, 1) if reduce == "mean" else g
+            own, scattered = share, share[coordinates]
+        elif reduce == "prod":
+            own, scattered = self._product_shares(g, x, values, reached, coordinates)
+        else:  # amax, amin: the members equal to the result share g_p
+            ties = np.where(self.include_self & (x == out), 1, 0)
+            np.add.at(ties, coordinates, values == out[coordinates])
+            share = g / np.maximum(ties, 1)
+            own, scattered = np.where(x == out, share, 0), np.where(values == out[coordinates], share[coordinates], 0)
+        px, ps = self.parents
+        gx = gs = None
+        if px is not None:
+            gx = np.where(reached, own if self.include_self else 0, g).astype(g.dtype, copy=False)
+        if ps is not None:
+            gs = np.zeros(self.src_shape, g.dtype)
+            gs[self.extent] = scattered
+        return gx, gs
+
+    def _product_shares(self, g, x, values, reached, coordinates):
+        """g_p times the product of the other members, for the input's entries and the scattered ones."""
+        zeros = np.where(self.include_self & (x == 0), 1, 0)
+        np.add.at(zeros, coordinates, values == 0)
+        nonzero_product = np.where(self.include_self & (x != 0), x, 1).astype(g.dtype)
+        np.multiply.at(nonzero_product, coordinates, np.where(values != 0, values, 1))
+
+        def share(member, z, product, gp):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                others = np.where(member != 0, np.where(z == 0, product / member, 0), np.where(z == 1, product, 0))
+            return gp * others
+
+        own = share(x, zeros, nonzero_product, g)
+        scattered = share(values, zeros[coordinates], nonzero_product[coordinates], g[coordinates])
+        return own, scattered
+
+
 def _scatter(op: str, input, dim: int, index, src, accumulate: bool):
+    src, coordinates = _checked(op, input, dim, index, src)
+    return Scatter.apply(input, src, coordinates=coordinates, accumulate=accumulate)
+
+
+def _checked(op: str, input, dim: int, index, src) -> tuple:
+    """``src`` as a tensor and the coordinates ``index`` reaches along ``dim``, after PyTorch's checks."""
     index = index_array(index, op)
     if index.dtype.kind == "b":
         raise DTypeError(f"{op}: index must be an integer tensor, got dtype bool")
@@ -69,7 +158,7 @@ def _scatter(op: str, input, dim: int, index, src, accumulate: bool):
             f"{input.shape} outside dim {axis}"
         )
     check_bounds(op, index, input.shape[axis], axis)
-    return Scatter.apply(input, src, coordinates=gather_coordinates(index, axis), accumulate=accumulate)
+    return src, gather_coordinates(index, axis)
 
 
 def scatter(input, dim: int, index, src=None, *, value=None):
@@ -83,6 +172,16 @@ def scatter(input, dim: int, index, src=None, *, value=None):
 def scatter_add(input, dim: int, index, src):
     """A copy of ``input`` with ``src`` added where ``index`` points along ``dim`` (repeats accumulate)."""
     return _scatter("scatter_add", input, dim, index, src, accumulate=True)
+
+
+def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bool = True):
+    """A copy of ``input`` where each position ``index`` reaches along ``dim`` holds the ``reduce`` ("sum",
+    "prod", "mean", "amax" or "amin") of the ``src`` entries sent there, and of its own entry unless
+    ``include_self=False``; gradients in the module docstring."""
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"scatter_reduce: reduce must be one of {sorted(REDUCTIONS)}, got {reduce!r}")
+    src, coordinates = _checked("scatter_reduce", input, dim, index, src)
+    return ScatterReduce.apply(input, src, coordinates=coordinates, reduce=reduce, include_self=include_self)
 
 
 def masked_fill(input, mask, value):

@@ -140,6 +140,7 @@ def bind() -> None:
         "nonzero": st.nonzero,
         "scatter": st.scatter,
         "scatter_add": st.scatter_add,
+        "scatter_reduce": st.scatter_reduce,
         "pow": ar.pow,
         "neg": ar.neg,
         "exp": ar.exp,
