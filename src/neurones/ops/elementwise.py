@@ -2,7 +2,8 @@
 exponentials and logarithms in other bases, the reciprocal square root, ``copysign``, ``logaddexp`` and linear
 interpolation. Each is smooth on its domain; ``lerp`` is built from the arithmetic nodes.
 
-Outside its domain a function gives NaN, as NumPy and PyTorch do (asin 2, acosh 0.5), and so does its gradient.
+Outside its domain a function gives NaN or ±∞, as NumPy and PyTorch do (asin 2, acosh 0.5, log2 0), and so does
+its gradient; NumPy's RuntimeWarning says so (PyTorch is silent).
 """
 
 from __future__ import annotations
@@ -20,42 +21,6 @@ _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 _LN2, _LN10 = math.log(2), math.log(10)
 
 
-class Sin(Function):
-    """y = sin x;  ∂L/∂x = g cos x."""
-
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.sin(x)
-
-    def backward(self, g):
-        (x,) = self.saved
-        return (g * np.cos(x),)
-
-
-class Cos(Function):
-    """y = cos x;  ∂L/∂x = −g sin x."""
-
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.cos(x)
-
-    def backward(self, g):
-        (x,) = self.saved
-        return (-g * np.sin(x),)
-
-
-class Erf(Function):
-    """y = erf x = (2/√π) ∫₀ˣ e^{−t²} dt;  ∂L/∂x = g (2/√π) e^{−x²}."""
-
-    def forward(self, x):
-        self.save_for_backward(x)
-        return _erf(x)
-
-    def backward(self, g):
-        (x,) = self.saved
-        return (g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)),)
-
-
 class Rsqrt(Function):
     """y = 1/√x;  ∂L/∂x = −½ g y³."""
 
@@ -68,30 +33,6 @@ class Rsqrt(Function):
     def backward(self, g):
         (y,) = self.saved
         return (g * (-0.5 * y * y * y),)
-
-
-class Log2(Function):
-    """y = log₂ x;  ∂L/∂x = g / (x ln 2)."""
-
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.log2(x)
-
-    def backward(self, g):
-        (x,) = self.saved
-        return (g / (x * _LN2),)
-
-
-class Log10(Function):
-    """y = log₁₀ x;  ∂L/∂x = g / (x ln 10)."""
-
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.log10(x)
-
-    def backward(self, g):
-        (x,) = self.saved
-        return (g / (x * _LN10),)
 
 
 class Exp2(Function):
@@ -114,13 +55,41 @@ class _OfInput(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        with np.errstate(invalid="ignore", divide="ignore"):  # outside the domain: NaN or ±∞, as in PyTorch
-            return type(self).function(x)
+        return type(self).function(x)
 
     def backward(self, g):
         (x,) = self.saved
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (g * type(self).derivative(x),)
+        return (g * type(self).derivative(x),)
+
+
+class Sin(_OfInput):
+    """y = sin x;  ∂L/∂x = g cos x."""
+
+    function, derivative = np.sin, np.cos
+
+
+class Cos(_OfInput):
+    """y = cos x;  ∂L/∂x = −g sin x."""
+
+    function, derivative = np.cos, staticmethod(lambda x: -np.sin(x))
+
+
+class Erf(_OfInput):
+    """y = erf x = (2/√π) ∫₀ˣ e^{−t²} dt;  ∂L/∂x = g (2/√π) e^{−x²}."""
+
+    function, derivative = _erf, staticmethod(lambda x: _TWO_OVER_SQRT_PI * np.exp(-x * x))
+
+
+class Log2(_OfInput):
+    """y = log₂ x;  ∂L/∂x = g / (x ln 2)."""
+
+    function, derivative = np.log2, staticmethod(lambda x: 1 / (x * _LN2))
+
+
+class Log10(_OfInput):
+    """y = log₁₀ x;  ∂L/∂x = g / (x ln 10)."""
+
+    function, derivative = np.log10, staticmethod(lambda x: 1 / (x * _LN10))
 
 
 class Tan(_OfInput):
