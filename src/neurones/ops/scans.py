@@ -20,6 +20,7 @@ import numpy as np
 from neurones.autodiff.function import Function
 from neurones.autodiff.tensor import Tensor, _wrap
 from neurones.ops.dims import canonical_dim
+from neurones.ops.indexing import gather_coordinates
 from neurones.ops.shape import reshape
 
 
@@ -69,8 +70,7 @@ class CumExtremum(Function):
     def backward(self, g):
         (indices,) = self.saved
         grad = np.zeros(self.shape, g.dtype)
-        grids = np.indices(indices.shape, sparse=True)
-        np.add.at(grad, tuple(indices if a == self.axis else grid for a, grid in enumerate(grids)), g)
+        np.add.at(grad, gather_coordinates(indices, self.axis), g)  # scatter_add, the adjoint of the gather
         return (grad,)
 
 
