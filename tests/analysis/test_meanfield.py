@@ -7,7 +7,7 @@ import pytest
 
 from neurones.analysis.meanfield import (
     activation_pair,
-    finite_width_allowance,
+    finite_width_iterates,
     fixed_point,
     gaussian_expectation,
     gradient_factor,
@@ -55,14 +55,29 @@ def test_unknown_activation():
         variance_map("softsign", 1.0)
 
 
-def test_finite_width_allowance():
-    # A linear map has no curvature: no first-order finite-width bias at all.
-    assert finite_width_allowance("identity", variance_iterates("identity", 1.0, [1.0] * 10), 64) == pytest.approx(
-        0.0, abs=1e-6
-    )
-    # tanh near 0: V″ ≈ −4, so each layer contributes 4 q/n.
-    q = 1e-3
-    iterates = variance_iterates("tanh", q, [1.0])
-    assert finite_width_allowance("tanh", iterates, 256) == pytest.approx(4 * q / 256, rel=0.02)
-    wide = finite_width_allowance("tanh", variance_iterates("tanh", 1.0, [1.0] * 49), 1024)
-    assert finite_width_allowance("tanh", variance_iterates("tanh", 1.0, [1.0] * 49), 256) == pytest.approx(4 * wide)
+def test_finite_width_iterates_follow_the_chain_they_approximate():
+    # The exact finite-width chain q̂_{l+1} = (1/n) Σ_j tanh(√q̂_l Z_j)², simulated: the second-order iterate sits
+    # between it and the mean-field value, within about the square of its shift from the latter.
+    rng = np.random.default_rng(0)
+    for width, depth in ((8, 6), (16, 10)):
+        q = np.ones(100_000)
+        for _ in range(depth):
+            q = np.mean(np.tanh(np.sqrt(q)[:, None] * rng.standard_normal((q.size, width))) ** 2, axis=1)
+        means, variances = finite_width_iterates("tanh", 1.0, [1.0] * depth, width)
+        infinite = variance_iterates("tanh", 1.0, [1.0] * depth)[-1]
+        shift = 1 - means[-1] / infinite
+        assert 0.1 < shift < 0.2  # the shift is large here: it must be resolved, not noise
+        assert abs(q.mean() / means[-1] - 1) < shift**2
+        assert variances[-1] == pytest.approx(q.var(), rel=0.15)
+
+
+def test_finite_width_iterates_of_a_linear_map():
+    # No curvature: the mean is the mean-field value exactly; the variance adds 2 q²/n per layer (χ²-sampling).
+    means, variances = finite_width_iterates("identity", 1.0, [1.0] * 10, 16, q0_variance=0.1)
+    np.testing.assert_allclose(means, 1.0, rtol=1e-6)
+    assert variances[-1] == pytest.approx(0.1 + 10 * 2 / 16, rel=1e-6)
+    # and the infinite-width limit is the mean-field iterate
+    wide, _ = finite_width_iterates("tanh", 1.0, [1.0] * 20, 10**9)
+    np.testing.assert_allclose(wide, variance_iterates("tanh", 1.0, [1.0] * 20), rtol=1e-7)
+
+
