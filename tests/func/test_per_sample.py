@@ -112,3 +112,25 @@ def test_outer_products_split_between_threads_are_bit_identical():
     delta, a = rng.standard_normal((65, 256)).astype(np.float32), rng.standard_normal((65, 300)).astype(np.float32)
     assert _THREADED_BYTES < 65 * 256 * 300 * 4
     np.testing.assert_array_equal(_outer_products(delta, a), delta[:, :, None] * a[:, None, :])
+
+
+def test_a_large_output_is_reused_only_once_nothing_holds_it():
+    from neurones.func.per_sample import _outer_products
+
+    rng = np.random.default_rng(5)
+    delta, a = rng.standard_normal((65, 256)).astype(np.float32), rng.standard_normal((65, 300)).astype(np.float32)
+    first = _outer_products(delta, a)
+    kept = first.copy()
+    second = _outer_products(2 * delta, a)  # ``first`` is held: a new buffer, and first is untouched
+    assert second is not first
+    np.testing.assert_array_equal(first, kept)
+    row = first[3]  # a view keeps its base alive: still not reusable
+    del first
+    third = _outer_products(3 * delta, a)
+    assert third.base is None and row.base is not third
+    np.testing.assert_array_equal(row, kept[3])
+    address = third.__array_interface__["data"][0]
+    del third, second, row
+    fourth = _outer_products(delta, a)  # nothing holds the last buffer: its memory comes back
+    assert fourth.__array_interface__["data"][0] == address
+    np.testing.assert_array_equal(fourth, kept)

@@ -18,6 +18,7 @@ have no per-example gradient in this sense; the loop then gives the gradient of 
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -52,7 +53,7 @@ def _outer_products(delta: np.ndarray, a: np.ndarray) -> np.ndarray:
     releases the GIL), 44 → 23 ms there. Each entry is one product, so the split changes no bit. A batch of
     matrix products with an inner size of 1 (``np.matmul``) was measured at 83 ms.
     """
-    out = np.empty((a.shape[0], delta.shape[1], a.shape[1]), np.result_type(delta, a))
+    out = _output((a.shape[0], delta.shape[1], a.shape[1]), np.result_type(delta, a))
     half = (a.shape[0] + 1) // 2
     if out.nbytes < _THREADED_BYTES or half == 0:
         return np.multiply(delta[:, :, None], a[:, None, :], out=out)
@@ -61,6 +62,26 @@ def _outer_products(delta: np.ndarray, a: np.ndarray) -> np.ndarray:
         for done in [pool.submit(np.multiply, delta[p, :, None], a[p, None, :], out=out[p]) for p in parts]:
             done.result()
     return out
+
+
+_REUSABLE: dict = {}  # (shape, dtype) → the last large output, reused once nothing outside this module holds it
+_ONLY_HERE = 3  # references to a reusable buffer when nobody else has it: the dict, the local name, getrefcount's
+
+
+def _output(shape: tuple, dtype) -> np.ndarray:
+    """An uninitialized array for the outer products. A large one (≥ 16 MB) comes back from the previous call
+    when the caller has let go of it and of every view of it (a view holds its base, so any view or slice still
+    alive raises the count), which saves the page faults and the kernel's zeroing of fresh memory: 17.5 → 13.8 ms
+    for the benchmark's 205 MB. The buffer stays resident between calls, as PyTorch's caching allocator keeps its
+    blocks."""
+    dtype = np.dtype(dtype)
+    if int(np.prod(shape)) * dtype.itemsize < _THREADED_BYTES:
+        return np.empty(shape, dtype)
+    buffer = _REUSABLE.get((shape, dtype))
+    if buffer is not None and sys.getrefcount(buffer) <= _ONLY_HERE:
+        return buffer
+    buffer = _REUSABLE[(shape, dtype)] = np.empty(shape, dtype)
+    return buffer
 
 
 def _conv_grads(layer, a: np.ndarray, delta: np.ndarray) -> tuple:
