@@ -253,7 +253,7 @@ def res1_exact_growth(width: int, alpha: float, depth: int, paths: int,
     res-1's g = σ(h) reads the signs of h itself, and a coordinate keeps its sign over many blocks, so
     E‖σ(h_k)‖² = c E‖h_k‖² only at k = 0: the positive coordinates, which grow faster, are over-represented,
     and the value exceeds (1 + cα²)^L − 1 by a relative O(Lα² (1 − a²)²/d) (+1.5% at d = 64, L = 100,
-    α = 0.3; about +6% at β = ¼, L = 1000). Given the past, a fresh Gaussian V_{k+1} sends the pair
+    α = 0.3; +7% at β = ¼, L = 1000). Given the past, a fresh Gaussian V_{k+1} sends the pair
     (σ(h_k), σ′(h_k) ⊙ q_k) to a Gaussian pair in R^d with covariance (Gram of the pair)/d ⊗ I, so paths of
     (h_k, q_k) cost O(d) per block instead of O(d²), and h_0, z = q_0 are independent N(0, I) (the inputs and
     directions of the protocol). The expectations are read through E[‖h_{k+1}‖² | past] = ‖h_k‖²(1 + α²
