@@ -235,6 +235,11 @@ CASES = [
          [lambda rng: np.array(rng.standard_normal())]),
     Case("flip-nothing", lambda x: x.flip(()), lambda t, x: x.flip(()), [normal(2, 3)]),
     Case("cumprod-empty", lambda x: x.cumprod(1), lambda t, x: x.cumprod(1), [normal(2, 0, 3)]),
+    *[
+        Case(f"pad-{mode}-negative", lambda x, mode=mode: F.pad(x, (-1, 2, 2, -1), mode=mode),
+             lambda t, x, mode=mode: t.nn.functional.pad(x, (-1, 2, 2, -1), mode=mode), [normal(1, 2, 5, 6)])
+        for mode in ("reflect", "replicate", "circular")
+    ],
     # activations
     *[
         Case(name, lambda x, name=name: getattr(F, name)(x), lambda t, x, name=name: getattr(t.nn.functional, name)(x),

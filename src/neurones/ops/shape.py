@@ -347,7 +347,7 @@ def pad(x, pad, mode: str = "constant", value=None):
     """Pad ``x`` as ``torch.nn.functional.pad``: ``pad = (left, right)`` for the last dim, then ``(top,
     bottom)`` for the one before, and so on. ``mode`` is ``"constant"`` (fill with ``value``, default 0; negative
     widths crop), ``"reflect"`` (mirror without repeating the edge), ``"replicate"`` (repeat the edge) or
-    ``"circular"`` (wrap around)."""
+    ``"circular"`` (wrap around); there too a negative width crops, before the others pad."""
     pad = tuple(int(w) for w in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ShapeError(f"pad: padding {pad} must hold an even number of sizes, two per dim of shape {x.shape}")
@@ -360,14 +360,19 @@ def pad(x, pad, mode: str = "constant", value=None):
         return ConstantPad.apply(x, widths=tuple(widths), value=0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    if any(w < 0 for w in pad):  # a negative width crops first, then the rest pads the cropped tensor (PyTorch's)
+        crop = [slice(None)] * x.ndim
+        for axis, (before, after) in zip(axes, pairs):
+            crop[axis] = slice(max(-before, 0), x.shape[axis] - max(-after, 0))
+        x, pairs = x[tuple(crop)], [(max(before, 0), max(after, 0)) for before, after in pairs]
     maps = []
     for axis, (before, after) in zip(axes, pairs):
         n = x.shape[axis]
         limit = n - 1 if mode == "reflect" else n
-        if before < 0 or after < 0 or (mode != "replicate" and (before > limit or after > limit)) or n == 0:
+        if (before or after) and ((mode != "replicate" and (before > limit or after > limit)) or n == 0):
             raise ShapeError(
                 f"pad: {mode} padding ({before}, {after}) does not fit dim {axis} of size {n} (shape {x.shape}); "
-                f"widths must be non-negative and {'below' if mode == 'reflect' else 'at most'} the size"
+                f"widths must be {'below' if mode == 'reflect' else 'at most'} the size"
             )
         if before or after:
             maps.append((axis, (before, after), _padding_map(mode, n, before, after)))
