@@ -91,7 +91,7 @@ def expected_claim_ids(config: rds.DepthScalingConfig) -> set[str]:
                 ids.add(f"004.{corollary}.identity[{block}]")
             if 0.25 in config.betas:
                 ids.add(f"004.{corollary}.explosion[{block}]")
-            if 0.5 in config.betas and {100, 1000} <= set(config.depths):
+            if 0.5 in config.betas and rds.critical_depths(config.depths) is not None:
                 ids.add(f"004.{corollary}.critical[{block}]")
         for delta in rds.DELTAS:
             ids |= {f"004.{name}[{block},delta={delta:g}]" for name in ("prop2", "prop5", "prop3")}
@@ -136,6 +136,12 @@ def test_smoke_run(smoke):
             rds.lemma1_bounds(row["depth"] ** -row["beta"], row["depth"]), rel=1e-12
         )
         assert row["mean_state_ratio_sq"] > 0 and row["stderr_state_ratio_sq"] > 0
+
+
+def test_the_critical_claims_compare_a_decade_of_depth_at_every_scale():
+    assert rds.critical_depths((10, 32, 100, 316, 1000)) == (100, 1000)
+    assert rds.critical_depths(rds.DepthScalingConfig().depths) == (139, 1000)  # full scale: no L = 100 on its grid
+    assert rds.critical_depths((4, 16)) is None and rds.critical_depths((100, 300)) is None
 
 
 def test_depths_that_allow_every_corollary(tmp_path):

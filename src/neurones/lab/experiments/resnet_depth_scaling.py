@@ -415,15 +415,24 @@ def _corollary_claims(result: Result, config: DepthScalingConfig, measurements: 
                     f"{SOURCE}, {where} (ii)",
                     low=100.0, measured=median(deep), stderr=bootstrap_stderr(median, [deep], rng),
                 ))
-            if 0.5 in config.betas and 100 in config.depths and 1000 in config.depths:
-                pair = [by_key[(block, 0.5, 100)], by_key[(block, 0.5, 1000)]]
+            span = critical_depths(config.depths)
+            if 0.5 in config.betas and span is not None:
+                pair = [by_key[(block, 0.5, span[0])], by_key[(block, 0.5, span[1])]]
                 result.claim(at_most(
                     f"004.{name}.critical[{block}]",
-                    f"{block}, β = ½: the median of {ratio} changes by less than 25% between L = 100 and L = 1000 "
-                    f"({where} (iii): a non-degenerate limit).",
+                    f"{block}, β = ½: the median of {ratio} changes by less than 25% between L = {span[0]} and "
+                    f"L = {span[1]} ({where} (iii): a non-degenerate limit).",
                     f"{SOURCE}, {where} (iii)",
                     high=0.25, measured=median_change(*pair), stderr=bootstrap_stderr(median_change, pair, rng),
                 ))
+
+
+def critical_depths(depths) -> tuple[int, int] | None:
+    """The two depths of the critical claims: the smallest L ≥ 100 and the deepest, at least 5× apart (100 and
+    1000 at quick scale, 139 and 1000 at full scale); None if the grid has no such pair."""
+    deep = max(depths)
+    candidates = [d for d in depths if d >= 100 and 5 * d <= deep]
+    return (min(candidates), deep) if candidates else None
 
 
 DELTAS = (0.1, 0.05)
