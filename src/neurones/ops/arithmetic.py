@@ -426,6 +426,7 @@ def _as_tensor(x, like: Tensor) -> Tensor:
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch's dtype categories: bool < integer < floating
 _SCALAR_CATEGORY = {bool: 0, int: 1, float: 2}
 _CATEGORY_DEFAULT = {0: np.dtype(bool), 1: np.dtype(np.int64), 2: DEFAULT_DTYPE}
+_PYTHON_NUMBERS = (float, int)  # what a float tensor meets without promotion (bool is an int: promote is a no-op)
 
 
 def _category(x) -> int:
@@ -478,11 +479,14 @@ def _binary(name: str, node: type[Function], scalar_right: type[Function], scala
     def op(a, b):
         # Two tensors of one dtype, or a float tensor and a Python number: nothing to promote (the common cases,
         # kept cheap; an integer quotient always goes through promote).
-        kind = type(b)
-        if kind is Tensor and type(a) is Tensor:
-            if a.data.dtype is not b.data.dtype or (true_division and a.data.dtype.kind != "f"):
+        if isinstance(a, Tensor):
+            dtype = a.data.dtype
+            if isinstance(b, Tensor):
+                if dtype is not b.data.dtype or (true_division and dtype.kind != "f"):
+                    a, b = promote(a, b, true_division)
+            elif dtype.kind != "f" or type(b) not in _PYTHON_NUMBERS:
                 a, b = promote(a, b, true_division)
-        elif not ((kind is float or kind is int) and type(a) is Tensor and a.data.dtype.kind == "f"):
+        else:
             a, b = promote(a, b, true_division)
         if isinstance(b, Tensor):
             if isinstance(a, Tensor):
