@@ -162,49 +162,40 @@ def _legacy_softmax_dim(name: str, ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-class Softmax(Module):
+class _NormalizedAlongDim(Module):
+    """A module applying ``function(x, dim)`` (softmax and its kin); without ``dim``, PyTorch's legacy choice."""
+
+    function = None
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        function = type(self).function
+        dim = self.dim if self.dim is not None else _legacy_softmax_dim(function.__name__, x.ndim)
+        return function(x, dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_NormalizedAlongDim):
     """``exp(x_i)/Σ_j exp(x_j)`` along ``dim`` (computed stably, shifted by the maximum)."""
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        dim = self.dim if self.dim is not None else _legacy_softmax_dim("softmax", x.ndim)
-        return F.softmax(x, dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    function = staticmethod(F.softmax)
 
 
-class Softmin(Module):
+class Softmin(_NormalizedAlongDim):
     """``exp(−x_i)/Σ_j exp(−x_j)`` along ``dim``: the softmax of −x."""
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        dim = self.dim if self.dim is not None else _legacy_softmax_dim("softmin", x.ndim)
-        return F.softmin(x, dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    function = staticmethod(F.softmin)
 
 
-class LogSoftmax(Module):
+class LogSoftmax(_NormalizedAlongDim):
     """``x_i − log Σ_j exp(x_j)`` along ``dim`` (log-sum-exp, stable)."""
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        dim = self.dim if self.dim is not None else _legacy_softmax_dim("log_softmax", x.ndim)
-        return F.log_softmax(x, dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    function = staticmethod(F.log_softmax)
 
 
 class ReLU6(Module):
