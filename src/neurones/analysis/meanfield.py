@@ -112,7 +112,8 @@ def finite_width_iterates(name: str, q0: float, gains, widths, q0_variance: floa
     Var q̂_0 (2 q0²/n_in for Gaussian inputs: q̂_0 = (c/n_in)‖x‖²). V′ and V″ are central differences of the
     quadrature (step 10⁻³ q)."""
     phi, _ = activation_pair(name, negative_slope)
-    gains, widths = list(gains), [widths] * len(list(gains)) if isinstance(widths, int) else list(widths)
+    gains = list(gains)
+    widths = [widths] * len(gains) if isinstance(widths, int) else list(widths)
     means, variances = [float(q0)], [float(q0_variance)]
     for c, n in zip(gains, widths):
         m, s = means[-1], variances[-1]

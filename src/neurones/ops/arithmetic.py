@@ -546,15 +546,21 @@ def square(x):
     return PowScalar.apply(x, c=2)
 
 
+def tensor_pair(a, b) -> tuple[Tensor, Tensor]:
+    """Both operands of a binary node as tensors, promoted as PyTorch does (:func:`promote`); a scalar or array
+    operand becomes a constant of the other's dtype."""
+    a, b = promote(a, b)
+    like = a if isinstance(a, Tensor) else b
+    return _as_tensor(a, like), _as_tensor(b, like)
+
+
 def maximum(a, b):
     """Elementwise maximum; a scalar operand is broadcast as a constant."""
-    a, b = promote(a, b)
-    return Maximum.apply(a, _as_tensor(b, a)) if isinstance(a, Tensor) else Maximum.apply(_as_tensor(a, b), b)
+    return Maximum.apply(*tensor_pair(a, b))
 
 
 def minimum(a, b):
-    a, b = promote(a, b)
-    return Minimum.apply(a, _as_tensor(b, a)) if isinstance(a, Tensor) else Minimum.apply(_as_tensor(a, b), b)
+    return Minimum.apply(*tensor_pair(a, b))
 
 
 def clamp(x, min=None, max=None):

@@ -243,20 +243,11 @@ def atanh(x):
 arcsin, arccos, arcsinh, arccosh, arctanh = asin, acos, asinh, acosh, atanh  # NumPy's names, which PyTorch has too
 
 
-def _operands(a, b) -> tuple[Tensor, Tensor]:
-    """Two tensors for a binary node; a scalar or array operand becomes a constant of the tensor's dtype."""
-    if not isinstance(a, Tensor):
-        a = Tensor(np.asarray(a, dtype=b.dtype))
-    if not isinstance(b, Tensor):
-        b = Tensor(np.asarray(b, dtype=a.dtype))
-    return a, b
-
-
 def copysign(input, other):
     """|input| with the sign of ``other`` (a tensor or a scalar; the sign bit, so −0 is negative)."""
-    return CopySign.apply(*_operands(input, other))
+    return CopySign.apply(*ar.tensor_pair(input, other))
 
 
 def logaddexp(input, other):
     """log(e^input + e^other), without overflow."""
-    return LogAddExp.apply(*_operands(input, other))
+    return LogAddExp.apply(*ar.tensor_pair(input, other))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from neurones.autodiff.function import Function
-from neurones.autodiff.tensor import Tensor
 from neurones.errors import ShapeError
 from neurones.ops import arithmetic as ar
 
@@ -62,16 +61,6 @@ def round(x, decimals: int = 0):
     return Step.apply(x, rounding=np.round if decimals == 0 else _round_to(decimals))
 
 
-def _operand(value, like: Tensor) -> Tensor:
-    return value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=like.dtype))
-
-
-def _pair(a, b) -> tuple:
-    a, b = ar.promote(a, b)
-    like = a if isinstance(a, Tensor) else b
-    return _operand(a, like), _operand(b, like)
-
-
 def _floor_of_quotient(a, b):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.floor_divide(a, b)
@@ -89,18 +78,18 @@ _trunc_of_quotient.__name__ = "div"
 
 def floor_divide(a, b):
     """⌊a/b⌋ (Python's ``//``, as ``torch.floor_divide``); gradient 0."""
-    return Step.apply(*_pair(a, b), rounding=_floor_of_quotient)
+    return Step.apply(*ar.tensor_pair(a, b), rounding=_floor_of_quotient)
 
 
 def remainder(a, b):
     """a − b ⌊a/b⌋: the remainder with the sign of the divisor (Python's ``%``, as ``torch.remainder``)."""
-    a, b = _pair(a, b)
+    a, b = ar.tensor_pair(a, b)
     return ar.sub(a, ar.mul(floor_divide(a, b), b))
 
 
 def fmod(a, b):
     """a − b·trunc(a/b): the remainder with the sign of the dividend (C's ``fmod``, as ``torch.fmod``)."""
-    a, b = _pair(a, b)
+    a, b = ar.tensor_pair(a, b)
     return ar.sub(a, ar.mul(div(a, b, rounding_mode="trunc"), b))
 
 
@@ -112,5 +101,5 @@ def div(a, b, *, rounding_mode: str | None = None):
     if rounding_mode == "floor":
         return floor_divide(a, b)
     if rounding_mode == "trunc":
-        return Step.apply(*_pair(a, b), rounding=_trunc_of_quotient)
+        return Step.apply(*ar.tensor_pair(a, b), rounding=_trunc_of_quotient)
     raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
