@@ -22,7 +22,7 @@ its mean is carried by rare draws, and a few dozen networks underestimate it and
 so the equality is checked to ±10%; 64 at quick scale, about ±40%; the claims' notes say so).
 
 Proposition 6 brackets the gradients the same way, and under this protocol its middle is exact too
-(``004.prop6.exact[block,β]``, :func:`proposition6_exact`): with p_L independent of the network,
+(``004.prop6.exact[block,β]``, derived in ``_proposition6_claims``): with p_L independent of the network,
 E‖p_0 − p_L‖²/‖p_L‖² = E‖∂h_L/∂h_0 − I‖_F²/d, and Eq. (2.3)'s forward recursion for q_k = (∂h_k/∂h_0) z has a
 fresh V_{k+1} at every block, so the geometric series of Lemma 1 comes back: (1 + cα²)^L − 1. (The backward
 recursion hides it: p_{k+1} depends on V_{k+1} through h_{k+1}.)
